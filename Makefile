@@ -1,0 +1,99 @@
+# Generalizing Gradient Descent: `make help` lists the targets.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(abspath $(VENV))/bin
+# nbgrader runs `alembic` by name when it creates the gradebook: the venv must be on PATH
+export PATH := $(BIN):$(PATH)
+export MPLBACKEND := Agg
+
+PORT ?= 8888
+LAB_ARGS ?=
+WORKSPACE ?= workspace
+A ?=
+CHAPTERS := $(notdir $(wildcard solutions/ch*))
+ASSIGNMENTS := $(if $(A),$(A),$(CHAPTERS))
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@echo "  variables: PORT=$(PORT) LAB_ARGS=... A=<chapter> (release one chapter) VENV=$(VENV)"
+
+$(BIN)/.installed: requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+.PHONY: env
+env: $(BIN)/.installed ## create the virtual environment (.venv) from requirements.txt
+
+.PHONY: lab
+lab: env ## learners: copy new chapters into workspace/ and open JupyterLab there
+	$(BIN)/python tools/sync_workspace.py course $(WORKSPACE)
+	cd $(WORKSPACE) && $(BIN)/jupyter lab --port=$(PORT) $(LAB_ARGS)
+
+.PHONY: instructor-lab
+instructor-lab: env ## instructors: JupyterLab at the course root, with nbgrader's formgrader
+	@mkdir -p exchange
+	$(BIN)/jupyter lab --port=$(PORT) $(LAB_ARGS)
+
+.PHONY: test
+test: env ## run every check: helper unit tests, nbval, validators, release and autograde round trip
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+.PHONY: release
+release: env ## regenerate course/ from solutions/ (all chapters, or A=ch01_one_weight)
+	@for a in $(ASSIGNMENTS); do \
+	  $(BIN)/nbgrader generate_assignment "$$a" --force --log-level=WARN || exit 1; \
+	  echo "released course/$$a"; \
+	done
+
+.PHONY: tidy
+tidy: env ## contributors: re-execute solutions/ and keep only the nbval-pinned outputs
+	$(BIN)/python tools/tidy_solutions.py
+
+.PHONY: collect
+collect: env ## collect submissions from nbgrader's exchange into submitted/
+	@for a in $(ASSIGNMENTS); do $(BIN)/nbgrader collect "$$a" --update || exit 1; done
+
+# the gradebook learns each chapter's graded cells from solutions/; course/ is left alone
+gradebook.db:
+	@scratch=$$(mktemp -d) && for a in $(CHAPTERS); do \
+	  $(BIN)/nbgrader generate_assignment "$$a" --force --log-level=WARN \
+	    --CourseDirectory.release_directory="$$scratch" || exit 1; \
+	done; rm -rf "$$scratch"
+
+.PHONY: autograde
+autograde: env gradebook.db ## grade every submission in submitted/<student>/<chapter>/
+	@for a in $(ASSIGNMENTS); do \
+	  if compgen -G "submitted/*/$$a" >/dev/null; then \
+	    $(BIN)/nbgrader autograde "$$a" --log-level=WARN || exit 1; \
+	  fi; \
+	done
+
+.PHONY: feedback
+feedback: env ## write HTML feedback for graded submissions into feedback/
+	@for a in $(ASSIGNMENTS); do \
+	  if compgen -G "autograded/*/$$a" >/dev/null; then \
+	    $(BIN)/nbgrader generate_feedback "$$a" --log-level=WARN || exit 1; \
+	  fi; \
+	done
+
+.PHONY: grades
+grades: env ## export every score from the gradebook to grades.csv
+	$(BIN)/nbgrader export --to grades.csv --log-level=WARN
+	@echo "wrote grades.csv"
+
+.PHONY: bench
+bench: env ## run the benchmarks in benchmarks/ and print their tables
+	@for b in benchmarks/bench_*.py; do $(BIN)/python "$$b" || exit 1; done
+
+.PHONY: clean
+clean: ## remove generated grading state, caches and the virtual environment (keeps workspace/)
+	rm -rf $(VENV) autograded feedback gradebook.db grades.csv .pytest_cache
+	find . -name __pycache__ -prune -exec rm -rf {} +

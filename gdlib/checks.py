@@ -1,0 +1,171 @@
+"""Visible checks for exercises: compare an answer and say exactly what is wrong.
+
+Every check raises ``CheckFailed`` (an ``AssertionError``, so nbgrader counts it
+as a failed test) with a message that names what was expected, what came, where
+the first difference is, and the likely mistake when it recognises one.
+"""
+
+import copy
+
+import numpy as np
+
+HIDDEN_TESTS_NOTE = "Hidden tests will also run on fresh inputs when your notebook is graded."
+
+
+class CheckFailed(AssertionError):
+    """A visible check failed; the message says why."""
+
+
+def expect_close(got, expected, *, name, rtol=1e-6, atol=1e-9, mistakes=None):
+    """Fail unless ``got`` matches ``expected`` (a number, a list or an array) within tolerance.
+
+    ``mistakes`` maps a description of a classic mistake to the value that mistake
+    produces; when ``got`` equals one of them, the message names the mistake.
+    """
+    got_array = _as_numbers(got, name, expected)
+    expected_array = np.asarray(expected, dtype=float)
+    if got_array.shape != expected_array.shape:
+        _fail_shape(got, got_array, expected_array, name, mistakes)
+    if _close(got_array, expected_array, rtol, atol):
+        return
+    lines = [f"{name} is wrong."]
+    lines += _where(got_array, expected_array, rtol, atol)
+    lines.append(f"  expected: {_show(expected)}")
+    lines.append(f"  got:      {_show(got)}")
+    hint = _recognise(got_array, expected_array, mistakes, rtol, atol)
+    if hint:
+        lines.append(f"Likely mistake: {hint}")
+    raise CheckFailed("\n".join(lines))
+
+
+def expect_true(condition, message):
+    """Fail with ``message`` unless ``condition`` holds."""
+    if not condition:
+        raise CheckFailed(message)
+
+
+def expect_length(got, expected_length, *, name, hint=None):
+    """Fail unless ``got`` is a sequence of ``expected_length`` items."""
+    if got is None:
+        raise CheckFailed(f"{name} returned None: did you forget the `return` statement?")
+    if not hasattr(got, "__len__"):
+        raise CheckFailed(
+            f"{name} should be a list of {expected_length} items, but it is a {type(got).__name__}: {_show(got)}."
+        )
+    if len(got) != expected_length:
+        message = f"{name} should have {expected_length} items, but it has {len(got)}."
+        raise CheckFailed(message + (f"\nLikely mistake: {hint}" if hint else ""))
+
+
+def expect_unchanged(before, after, *, name):
+    """Fail if a function changed an argument it was given (``before`` is a deep copy)."""
+    if not _same(before, after):
+        raise CheckFailed(
+            f"{name} changed the list it was given: before the call it was {_show(before)}, "
+            f"after the call it is {_show(after)}.\n"
+            "Likely mistake: you updated the caller's list in place. Build a new list "
+            "(or copy it first, e.g. `weights = list(weights)`) and return that."
+        )
+
+
+def snapshot(value):
+    """Return a deep copy of ``value`` to compare with ``expect_unchanged`` after a call."""
+    return copy.deepcopy(value)
+
+
+def passed(name):
+    """Print that the visible checks of one exercise passed, and that hidden tests remain."""
+    print(f"\u2714 {name}: all visible checks passed. {HIDDEN_TESTS_NOTE}")
+
+
+def _as_numbers(got, name, expected):
+    if got is None:
+        raise CheckFailed(f"{name} returned None: did you forget the `return` statement?")
+    if isinstance(got, (str, bytes)):
+        raise CheckFailed(f"{name} should be a number or a list of numbers, but it is the text {got!r}.")
+    try:
+        return np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        raise CheckFailed(
+            f"{name} should look like {_show(expected)} (numbers of shape {np.shape(expected)}), "
+            f"but it is a {type(got).__name__} that cannot be read as numbers: {_show(got)}."
+        ) from None
+
+
+def _fail_shape(got, got_array, expected_array, name, mistakes):
+    lines = [
+        f"{name} has the wrong shape: expected {_describe_shape(expected_array.shape)}, "
+        f"got {_describe_shape(got_array.shape)}.",
+        f"  expected: {_show(expected_array)}",
+        f"  got:      {_show(got)}",
+    ]
+    if got_array.ndim == 2 and got_array.T.shape == expected_array.shape:
+        lines.append(
+            f"Likely mistake: {name} is transposed (rows and columns swapped)"
+            + (": it matches the answer once transposed." if _close(got_array.T, expected_array, 1e-6, 1e-9) else ".")
+        )
+    else:
+        hint = _recognise(got_array, expected_array, mistakes, 1e-6, 1e-9)
+        if hint:
+            lines.append(f"Likely mistake: {hint}")
+    raise CheckFailed("\n".join(lines))
+
+
+def _recognise(got_array, expected_array, mistakes, rtol, atol):
+    for description, wrong_value in (mistakes or {}).items():
+        wrong_array = np.asarray(wrong_value, dtype=float)
+        if wrong_array.shape == got_array.shape and _close(got_array, wrong_array, rtol, atol):
+            return description
+    if got_array.ndim == 2 and got_array.shape == got_array.T.shape and _close(got_array.T, expected_array, rtol, atol):
+        return "the matrix is transposed (rows and columns swapped)."
+    if np.any(expected_array != 0) and _close(got_array, -expected_array, rtol, atol):
+        return "the sign is flipped: every number has the right size but the opposite sign."
+    return None
+
+
+def _where(got_array, expected_array, rtol, atol):
+    if got_array.ndim == 0:
+        return []
+    bad = ~np.isclose(got_array, expected_array, rtol=rtol, atol=atol)
+    first = tuple(int(i) for i in np.argwhere(bad)[0])
+    index = ", ".join(str(i) for i in first)
+    count = int(bad.sum())
+    return [
+        f"  first wrong entry at index [{index}] ({count} of {bad.size} entries wrong): "
+        f"expected {_show(expected_array[first])}, got {_show(got_array[first])}"
+    ]
+
+
+def _close(a, b, rtol, atol):
+    return bool(np.all(np.isfinite(a) == np.isfinite(b))) and bool(
+        np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True)
+    )
+
+
+def _same(a, b):
+    try:
+        return _close(np.asarray(a, dtype=float), np.asarray(b, dtype=float), 0, 0)
+    except (TypeError, ValueError):
+        return a == b
+
+
+def _describe_shape(shape):
+    if shape == ():
+        return "a single number"
+    if len(shape) == 1:
+        return f"a list of {shape[0]} numbers"
+    return f"shape {shape}"
+
+
+def _show(value):
+    array = np.asarray(value, dtype=object)
+    if array.size > 12:
+        return f"array of shape {array.shape}"
+    if isinstance(value, np.ndarray) or array.ndim > 0:
+        try:
+            return np.array2string(np.asarray(value, dtype=float), precision=8, separator=", ", max_line_width=200)
+        except (TypeError, ValueError):
+            return repr(value)
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.10g}"
+    return repr(value)
