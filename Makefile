@@ -10,6 +10,8 @@ export MPLBACKEND := Agg
 
 PORT ?= 8888
 LAB_ARGS ?=
+# Jupyter refuses to run as root (containers, CI) unless told it is meant
+ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 WORKSPACE ?= workspace
 A ?=
 CHAPTERS := $(notdir $(wildcard solutions/ch*))
@@ -20,7 +22,7 @@ PYTEST_ARGS ?=
 
 .PHONY: help
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 	@echo "  variables: PORT=$(PORT) LAB_ARGS=... A=<chapter> (release one chapter) VENV=$(VENV)"
 
 $(BIN)/.installed: requirements.txt pyproject.toml
@@ -29,18 +31,26 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $@
 
+environment.yml: requirements.txt ## regenerate environment.yml (conda, Binder) from requirements.txt
+	@{ echo "# Generated from requirements.txt by \`make environment.yml\`: edit that file, not this one."; \
+	   echo "# The course's helper package is installed by postBuild (Binder) or \`pip install -e .\`."; \
+	   echo "name: generalizing-gd"; echo "channels:"; echo "  - conda-forge"; echo "dependencies:"; \
+	   echo "  - python=3.11"; echo "  - pip"; echo "  - pip:"; \
+	   grep -E '^[^#].*==' requirements.txt | sed 's/^/      - /'; } > $@
+	@echo "wrote $@"
+
 .PHONY: env
 env: $(BIN)/.installed ## create the virtual environment (.venv) from requirements.txt
 
 .PHONY: lab
 lab: env ## learners: copy new chapters into workspace/ and open JupyterLab there
 	$(BIN)/python tools/sync_workspace.py course $(WORKSPACE)
-	cd $(WORKSPACE) && $(BIN)/jupyter lab --port=$(PORT) $(LAB_ARGS)
+	cd $(WORKSPACE) && $(BIN)/jupyter lab --port=$(PORT) $(ROOT_ARGS) $(LAB_ARGS)
 
 .PHONY: instructor-lab
 instructor-lab: env ## instructors: JupyterLab at the course root, with nbgrader's formgrader
 	@mkdir -p exchange
-	$(BIN)/jupyter lab --port=$(PORT) $(LAB_ARGS)
+	$(BIN)/jupyter lab --port=$(PORT) $(ROOT_ARGS) $(LAB_ARGS)
 
 .PHONY: test
 test: env ## run every check: helper unit tests, nbval, validators, release and autograde round trip

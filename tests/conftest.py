@@ -1,0 +1,28 @@
+"""Shared paths and helpers for the test suite."""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+CHAPTERS = sorted(p.name for p in (ROOT / "solutions").glob("ch*") if p.is_dir())
+
+# nbgrader runs `alembic` by name: the venv's bin must be on PATH, however pytest was started
+os.environ["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def solution_notebook(chapter):
+    return ROOT / "solutions" / chapter / f"{chapter}.ipynb"
+
+
+def release_notebook(chapter):
+    return ROOT / "course" / chapter / f"{chapter}.ipynb"
+
+
+@pytest.fixture(params=CHAPTERS)
+def chapter(request):
+    return request.param

@@ -1,0 +1,142 @@
+"""Round trip through the instructor's make targets with real nbgrader and real submissions.
+
+A temporary copy of the course gets, for every chapter, three students who worked in the
+*release* notebook: one typed the reference answers, one handed it in untouched, one made the
+chapter's classic mistake (tests/mistakes.py). `make autograde feedback grades` must give them
+full, zero and partial marks, the feedback must show the diagnostic, and the gradebook and the
+CSV export must agree.
+"""
+
+import csv
+import html
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from conftest import CHAPTERS, ROOT, release_notebook, solution_notebook
+from mistakes import MISTAKES
+
+COURSE_ID = "generalizing-gd"
+STUDENTS = ("reference", "untouched", "mistake")
+SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.M)
+
+
+def nbgrader_meta(cell):
+    return cell.metadata.get("nbgrader", {})
+
+
+def reference_answers(chapter):
+    """Map each answer cell's grade_id to what a student who knows the answer would type."""
+    answers = {}
+    for cell in nbformat.read(solution_notebook(chapter), as_version=4).cells:
+        if nbgrader_meta(cell).get("solution"):
+            answers[nbgrader_meta(cell)["grade_id"]] = SOLUTION_MARKERS.sub("", cell.source)
+    return answers
+
+
+def student_notebook(chapter, student):
+    """The release notebook as this student hands it in."""
+    nb = nbformat.read(release_notebook(chapter), as_version=4)
+    if student == "untouched":
+        return nb
+    answers = reference_answers(chapter)
+    if student == "mistake":
+        mistake = MISTAKES[chapter]
+        assert mistake.old in answers[mistake.cell], f"{mistake.old!r} is not in the answer to {mistake.cell}"
+        answers[mistake.cell] = answers[mistake.cell].replace(mistake.old, mistake.new)
+    for cell in nb.cells:
+        if nbgrader_meta(cell).get("solution"):
+            cell.source = answers[nbgrader_meta(cell)["grade_id"]]
+    return nb
+
+
+def points_of(chapter):
+    """Map each autograded test cell's grade_id to its points."""
+    cells = nbformat.read(solution_notebook(chapter), as_version=4).cells
+    return {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c)["points"]
+            for c in cells if c.cell_type == "code" and nbgrader_meta(c).get("grade")}
+
+
+def make(course, *targets):
+    return subprocess.run(
+        ["make", "-o", "env", *targets, f"VENV={sys.prefix}"],
+        cwd=course, capture_output=True, text=True, timeout=1800,
+    )
+
+
+@pytest.fixture(scope="module")
+def graded_course(tmp_path_factory):
+    """A graded temporary course: submissions written, then `make autograde feedback grades`."""
+    course = tmp_path_factory.mktemp("course")
+    for name in ["Makefile", "nbgrader_config.py"]:
+        shutil.copy2(ROOT / name, course / name)
+    for folder in ["solutions", "course"]:
+        shutil.copytree(ROOT / folder, course / folder)
+    for chapter in CHAPTERS:
+        for student in STUDENTS:
+            folder = course / "submitted" / student / chapter
+            folder.mkdir(parents=True)
+            nbformat.write(student_notebook(chapter, student), folder / f"{chapter}.ipynb")
+    started = time.perf_counter()
+    graded = make(course, "autograde")
+    seconds = time.perf_counter() - started
+    assert graded.returncode == 0, graded.stdout[-4000:] + graded.stderr[-4000:]
+    print(f"\nautograde: {seconds:.1f} s for {len(CHAPTERS) * len(STUDENTS)} notebooks, "
+          f"{seconds / (len(CHAPTERS) * len(STUDENTS)):.2f} s per notebook (including gradebook creation)")
+    for target in ["feedback", "grades"]:
+        result = make(course, target)
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return course
+
+
+def autograded_scores(course, chapter, student):
+    """Map each autograded cell's grade_id to its score, read from the gradebook."""
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id=COURSE_ID) as gradebook:
+        notebook = gradebook.find_submission_notebook(chapter, chapter, student)
+        return {grade.name: grade.auto_score for grade in notebook.grades if grade.cell.cell_type == "code"}
+
+
+def csv_scores(course, chapter):
+    with open(course / "grades.csv", newline="") as handle:
+        return {row["student_id"]: float(row["score"]) for row in csv.DictReader(handle) if row["assignment"] == chapter}
+
+
+def test_reference_answers_get_full_marks(graded_course, chapter):
+    points = points_of(chapter)
+    assert autograded_scores(graded_course, chapter, "reference") == points
+    assert csv_scores(graded_course, chapter)["reference"] == sum(points.values())
+
+
+def test_untouched_release_gets_zero(graded_course, chapter):
+    points = points_of(chapter)
+    assert autograded_scores(graded_course, chapter, "untouched") == {grade_id: 0 for grade_id in points}
+    assert csv_scores(graded_course, chapter)["untouched"] == 0
+
+
+def test_classic_mistake_gets_partial_credit(graded_course, chapter):
+    mistake = MISTAKES.get(chapter)
+    assert mistake, f"tests/mistakes.py has no classic mistake for {chapter}"
+    points = points_of(chapter)
+    expected = {grade_id: 0 if grade_id in mistake.failing else value for grade_id, value in points.items()}
+    assert autograded_scores(graded_course, chapter, "mistake") == expected
+    assert 0 < csv_scores(graded_course, chapter)["mistake"] < sum(points.values())
+
+
+def test_feedback_shows_the_diagnostic_message(graded_course, chapter):
+    feedback = graded_course / "feedback" / "mistake" / chapter / f"{chapter}.html"
+    assert feedback.is_file(), f"no feedback was generated at {feedback}"
+    text = html.unescape(re.sub(r"<[^>]+>", "", feedback.read_text()))
+    assert MISTAKES[chapter].message in text
+
+
+def test_written_answers_wait_for_the_instructor(graded_course, chapter):
+    with Gradebook(f"sqlite:///{graded_course / 'gradebook.db'}", course_id=COURSE_ID) as gradebook:
+        notebook = gradebook.find_submission_notebook(chapter, chapter, "reference")
+        written = [grade for grade in notebook.grades if grade.cell.cell_type == "markdown"]
+        assert written and all(grade.needs_manual_grade for grade in written)

@@ -1,0 +1,98 @@
+"""gdlib.checks: passes what is right, and fails what is wrong with a message that helps."""
+
+import numpy as np
+import pytest
+
+from gdlib import checks
+
+
+def failure(function, *args, **kwargs):
+    with pytest.raises(checks.CheckFailed) as caught:
+        function(*args, **kwargs)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("got, expected", [
+    (2.24, 2.24), (2.24 + 1e-9, 2.24), ([1, 2, 3], [1.0, 2.0, 3.0]),
+    (np.array([[1, 2], [3, 4]]), [[1, 2], [3, 4]]), ((0.1 + 0.2), 0.3), (np.float32(0.5), 0.5),
+])
+def test_matching_answers_pass(got, expected):
+    checks.expect_close(got, expected, name="x")
+
+
+def test_check_failed_is_an_assertion_error_so_nbgrader_counts_it():
+    assert issubclass(checks.CheckFailed, AssertionError)
+
+
+def test_wrong_number_names_expected_and_got():
+    message = failure(checks.expect_close, 2.5, 2.24, name="step(2, 3, 10, 0.01)")
+    assert "step(2, 3, 10, 0.01) is wrong" in message
+    assert "expected: 2.24" in message and "got:      2.5" in message
+
+
+def test_known_mistake_is_named():
+    message = failure(checks.expect_close, 1.76, 2.24, name="step", mistakes={"the sign is flipped": 1.76})
+    assert "Likely mistake: the sign is flipped" in message
+
+
+def test_unknown_wrong_value_names_no_mistake():
+    assert "Likely mistake" not in failure(checks.expect_close, 7.0, 2.24, name="step", mistakes={"flipped": 1.76})
+
+
+def test_negated_answer_is_recognised_without_a_hint():
+    assert "opposite sign" in failure(checks.expect_close, [-1, 2], [1, -2], name="delta")
+
+
+def test_first_bad_index_is_reported():
+    message = failure(checks.expect_close, [[1, 2], [3, 9], [5, 7]], [[1, 2], [3, 4], [5, 6]], name="m")
+    assert "index [1, 1]" in message and "2 of 6 entries wrong" in message
+
+
+def test_non_square_transpose_is_recognised_from_the_shape():
+    expected = np.arange(6).reshape(2, 3)
+    message = failure(checks.expect_close, expected.T, expected, name="weight_deltas")
+    assert "wrong shape" in message and "transposed" in message
+
+
+def test_square_transpose_is_recognised_from_the_values():
+    expected = [[1, 2], [3, 4]]
+    assert "transposed" in failure(checks.expect_close, [[1, 3], [2, 4]], expected, name="weights")
+
+
+def test_none_means_a_missing_return():
+    assert "did you forget the `return` statement" in failure(checks.expect_close, None, 3, name="f(1)")
+
+
+def test_text_and_ragged_lists_are_explained():
+    assert "text '6'" in failure(checks.expect_close, "6", 6, name="f")
+    assert "cannot be read as numbers" in failure(checks.expect_close, [[1], [2, 3]], [1, 2, 3], name="f")
+
+
+def test_nan_never_matches_a_number():
+    assert "is wrong" in failure(checks.expect_close, float("nan"), 1.0, name="f")
+
+
+def test_expect_length_counts_items_and_adds_the_hint():
+    checks.expect_length([1, 2, 3], 3, name="h")
+    message = failure(checks.expect_length, [1, 2], 3, name="h", hint="include the start")
+    assert "should have 3 items, but it has 2" in message and "include the start" in message
+    assert "is a int" in failure(checks.expect_length, 5, 3, name="h")
+
+
+def test_expect_unchanged_catches_in_place_updates():
+    weights = [0.1, 0.2]
+    before = checks.snapshot(weights)
+    checks.expect_unchanged(before, weights, name="update(weights)")
+    weights[0] = 9
+    assert "changed the list it was given" in failure(checks.expect_unchanged, before, weights, name="update")
+
+
+def test_expect_true_fails_with_the_given_message():
+    checks.expect_true(True, "unused")
+    assert failure(checks.expect_true, False, "alpha must be positive") == "alpha must be positive"
+
+
+def test_passed_says_hidden_tests_remain(capsys):
+    checks.passed("predict")
+    out = capsys.readouterr().out
+    assert "predict: all visible checks passed" in out and "Hidden tests" in out
