@@ -68,3 +68,170 @@ def _weight_range(path, num=200):
     low, high = float(np.min(path)), float(np.max(path))
     margin = max(0.25 * (high - low), 0.5)
     return np.linspace(low - margin, high + margin, num)
+
+
+def weight_slices(error, weights, *, span=0.5, num=201, labels=None, ax=None, title=None):
+    """Draw the error as each weight alone moves away from ``weights``; return the axes (ch02).
+
+    ``error`` maps a list of weights to its error. Curve ``i`` (``ax.lines[i]``) plots the
+    error with weight ``i`` shifted by each offset in ``[-span, span]`` and the other weights
+    fixed, against the offset: all curves meet at offset 0, and the steepest one belongs to
+    the weight with the largest input.
+    """
+    ax = ax or plt.subplots(figsize=(6, 4))[1]
+    offsets = np.linspace(-span, span, num)
+    labels = labels or [f"weight {i}" for i in range(len(weights))]
+    for i, label in enumerate(labels):
+        ax.plot(offsets, [error(_replaced(weights, i, weights[i] + t)) for t in offsets], label=label)
+    ax.plot([0.0], [error(list(weights))], "o", color="black", label="current weights")
+    ax.set(xlabel="change in one weight (the others fixed)", ylabel="error", title=title)
+    ax.legend()
+    return ax
+
+
+def moving_slices(error, history, index, *, values, labels=None, ax=None, xlabel=None, title=None):
+    """Draw, for every weight list in ``history``, the error as weight ``index`` alone varies (ch03).
+
+    Curve ``k`` (``ax.lines[k]``) plots ``error`` over ``values`` for weight ``index``, the
+    other weights as in ``history[k]``; then ``ax.lines[len(history) + k]`` marks
+    ``history[k]`` itself on its curve. Later entries are darker. A frozen weight shows as
+    dots stacked in one column while the curves around them move. Returns the axes.
+    """
+    ax = ax or plt.subplots(figsize=(6, 4))[1]
+    values = np.asarray(values, dtype=float)
+    labels = labels or ["start"] + [f"after step {k}" for k in range(1, len(history))]
+    colors = plt.cm.Blues(np.linspace(0.4, 1.0, len(history)))
+    for weights, color, label in zip(history, colors, labels):
+        ax.plot(values, [error(_replaced(weights, index, v)) for v in values], color=color, label=label)
+    for weights, color in zip(history, colors):
+        ax.plot([weights[index]], [error(list(weights))], "o", color=color, markeredgecolor=PATH_COLOR)
+    ax.set(xlabel=xlabel or f"weight {index} (the others as at each step)", ylabel="error", title=title)
+    ax.legend(fontsize="small")
+    return ax
+
+
+def _replaced(weights, index, value):
+    weights = list(weights)
+    weights[index] = value
+    return weights
+
+
+def error_curve_panels(errors, paths, *, titles=None, xlabel="weight", axes=None):
+    """Draw one error curve and its descent path per panel, side by side; return the axes (ch04).
+
+    ``errors[k]`` maps weight ``k`` alone to its own error and ``paths[k]`` lists the values
+    weight ``k`` took: each panel is an ``error_curve`` (curve ``ax.lines[0]``, path
+    ``ax.lines[1]``), a one-weight problem of its own.
+    """
+    if axes is None:
+        axes = plt.subplots(1, len(errors), figsize=(4.2 * len(errors), 3.5), squeeze=False)[1][0]
+    titles = titles or [None] * len(errors)
+    for ax, error, path, title in zip(axes, errors, paths, titles):
+        error_curve(error, path, ax=ax, xlabel=xlabel, title=title)
+    return axes
+
+
+def weight_heatmap(weights, *, row_labels=None, col_labels=None, ax=None, title=None, vmax=None, fmt="{:.4g}"):
+    """Draw a weight matrix as a heat map with every cell written in; return the axes (ch05).
+
+    Row ``i`` is output ``i`` and column ``j`` input ``j``. Colours are centred on 0 (red
+    positive, blue negative); pass one ``vmax`` to several calls to share a colour scale.
+    The cell texts (``ax.texts``) come in row-major order.
+    """
+    matrix = np.asarray(weights, dtype=float)  # (outputs, inputs)
+    n_rows, n_cols = matrix.shape
+    ax = ax or plt.subplots(figsize=(1.3 * n_cols + 2, 0.8 * n_rows + 1.2))[1]
+    if vmax is None:
+        vmax = float(np.max(np.abs(matrix))) or 1.0
+    ax.imshow(matrix, cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+    for (i, j), value in np.ndenumerate(matrix):
+        ax.text(j, i, fmt.format(value), ha="center", va="center",
+                color="white" if abs(value) > 0.6 * vmax else "black")
+    ax.set_xticks(range(n_cols), col_labels or [f"input {j}" for j in range(n_cols)])
+    ax.set_yticks(range(n_rows), row_labels or [f"output {i}" for i in range(n_rows)])
+    ax.set(xlabel="input (column j)", ylabel="output (row i)", title=title)
+    return ax
+
+
+def network_rows(weights, *, input_labels=None, output_labels=None, fmt="{:.3g}"):
+    """Draw an inputs-to-outputs network as one single-output network per row of ``weights`` (ch05).
+
+    Panel ``i`` shows every input feeding output ``i``: edge ``j`` (``ax.lines[j]``) runs from
+    input ``j`` at ``(0, y_j)`` to the output at ``(1, 0.5)``, red for a positive weight, blue
+    for a negative one, wider for a larger ``|weight|``, and labelled by a text with
+    ``gid == "weight"``. Returns the list of axes.
+    """
+    matrix = np.asarray(weights, dtype=float)  # (outputs, inputs)
+    n_out, n_in = matrix.shape
+    input_labels = input_labels or [f"input {j}" for j in range(n_in)]
+    output_labels = output_labels or [f"output {i}" for i in range(n_out)]
+    axes = plt.subplots(1, n_out, figsize=(3.4 * n_out, 0.8 * n_in + 1.4), squeeze=False)[1][0]
+    ys = np.linspace(1, 0, n_in) if n_in > 1 else np.array([0.5])
+    scale = float(np.max(np.abs(matrix))) or 1.0
+    for i, ax in enumerate(axes):
+        for j, y in enumerate(ys):
+            weight = matrix[i, j]
+            ax.plot([0, 1], [y, 0.5], color=PATH_COLOR if weight >= 0 else CURVE_COLOR,
+                    linewidth=0.5 + 4 * abs(weight) / scale, zorder=1)
+            # the label sits a third of the way along its edge, where edges are still apart
+            ax.text(1 / 3, y + (0.5 - y) / 3, fmt.format(weight), gid="weight", ha="center", va="center",
+                    fontsize="small", bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+            ax.text(-0.14, y, input_labels[j], ha="right", va="center")
+        ax.scatter(np.zeros(n_in), ys, s=250, color="lightgrey", edgecolor="black", zorder=2)
+        ax.scatter([1], [0.5], s=250, color="khaki", edgecolor="black", zorder=2)
+        ax.text(1.14, 0.5, output_labels[i], ha="left", va="center")
+        ax.set(xlim=(-0.7, 1.7), ylim=(-0.15, 1.15), title=f"{output_labels[i]}: row {i} of the matrix")
+        ax.set_axis_off()
+    return axes
+
+
+def image_grid(images, *, titles=None, ncols=10, signed=False, size=1.3, suptitle=None):
+    """Draw 28x28 images (shape (n, 28, 28) or (n, 784)) in a grid; return the array of axes (ch06).
+
+    Digits are drawn dark ink on white. With ``signed=True`` (weight images) each image gets its
+    own colour scale centred on 0: red positive, blue negative, white 0, with the limit at the
+    99th percentile of its absolute values, so that a few extreme pixels do not wash out the rest.
+    ``axes.flat[k]`` holds image ``k`` (``ax.images[0]``); spare panels are switched off.
+    """
+    images = np.asarray(images, dtype=float)
+    side = int(round(np.sqrt(images[0].size)))
+    images = images.reshape(len(images), side, side)
+    nrows = -(-len(images) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if suptitle else 0)),
+                             squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.set_axis_off()
+        if k >= len(images):
+            continue
+        if signed:
+            size = np.abs(images[k])
+            vmax = float(np.percentile(size, 99)) or float(np.max(size)) or 1.0
+            ax.imshow(images[k], cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+        else:
+            ax.imshow(images[k], cmap="gray_r")
+        if titles is not None:
+            ax.set_title(str(titles[k]), fontsize="small")
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return axes
+
+
+def training_curves(losses, accuracies, *, axes=None, label=None, loss_label="loss", title=None):
+    """Draw the loss (left) and the accuracy in percent (right) after each epoch; return the two axes (ch06).
+
+    Epochs are numbered from 1. Pass the returned ``axes`` back to overlay a second run;
+    ``axes[0].lines[k]`` is run ``k``'s loss curve and ``axes[1].lines[k]`` its accuracy.
+    """
+    if axes is None:
+        axes = plt.subplots(1, 2, figsize=(10, 3.5))[1]
+    epochs = np.arange(1, len(losses) + 1)
+    axes[0].plot(epochs, losses, "o-", markersize=3, label=label)
+    axes[0].set(xlabel="epoch", ylabel=loss_label, title=title)
+    axes[1].plot(np.arange(1, len(accuracies) + 1), 100 * np.asarray(accuracies, dtype=float), "o-",
+                 markersize=3, label=label)
+    axes[1].set(xlabel="epoch", ylabel="test accuracy (%)")
+    if label is not None:
+        for ax in axes:
+            ax.legend()
+    return axes
