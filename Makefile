@@ -17,13 +17,16 @@ A ?=
 CHAPTERS := $(notdir $(wildcard solutions/ch*))
 ASSIGNMENTS := $(if $(A),$(A),$(CHAPTERS))
 PYTEST_ARGS ?=
+CELL_TIMEOUT ?= 60
+SUBMISSION_CAP ?= 600
 
 .DEFAULT_GOAL := help
 
 .PHONY: help
 help: ## list the targets
 	@grep -hE '^[a-z.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
-	@echo "  variables: PORT=$(PORT) LAB_ARGS=... A=<chapter> (release one chapter) VENV=$(VENV)"
+	@echo "  variables: PORT=$(PORT) LAB_ARGS=... A=<chapter> VENV=$(VENV)"
+	@echo "  grading:   CELL_TIMEOUT=$(CELL_TIMEOUT) SUBMISSION_CAP=$(SUBMISSION_CAP) UNSAFE_NO_SANDBOX=1 (trusted submissions only)"
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -79,12 +82,9 @@ gradebook.db:
 	done; rm -rf "$$scratch"
 
 .PHONY: autograde
-autograde: env gradebook.db ## grade every submission in submitted/<student>/<chapter>/
-	@for a in $(ASSIGNMENTS); do \
-	  if compgen -G "submitted/*/$$a" >/dev/null; then \
-	    $(BIN)/nbgrader autograde "$$a" --log-level=WARN || exit 1; \
-	  fi; \
-	done
+autograde: env gradebook.db ## grade submitted/<student>/<chapter>/ in the sandbox; report in reports/
+	$(BIN)/python -m grading autograde $(A) --cell-timeout=$(CELL_TIMEOUT) --submission-cap=$(SUBMISSION_CAP) \
+	  $(if $(UNSAFE_NO_SANDBOX),--unsafe-no-sandbox)
 
 .PHONY: feedback
 feedback: env ## write HTML feedback for graded submissions into feedback/
@@ -105,5 +105,5 @@ bench: env ## run the benchmarks in benchmarks/ and print their tables
 
 .PHONY: clean
 clean: ## remove generated grading state, caches and the virtual environment (keeps workspace/)
-	rm -rf $(VENV) autograded feedback gradebook.db grades.csv .pytest_cache
+	rm -rf $(VENV) autograded feedback gradebook.db grades.csv reports .pytest_cache
 	find . -name __pycache__ -prune -exec rm -rf {} +

@@ -1,6 +1,7 @@
 """nbgrader configuration for the course. Paths are relative to this file's folder."""
 
 import os
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -25,6 +26,17 @@ c.OverwriteCells.add_missing_cells = True
 # a cell that runs longer than this is stopped; the course's cells take well under a second
 c.Execute.timeout = 30
 c.Execute.interrupt_on_timeout = True
+
+# the course's own grading pieces (grading/) must import however nbgrader was started
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+from nbgrader.converters.autograde import Autograde  # noqa: E402
+
+from grading.preprocessors import TruncateLongOutputs  # noqa: E402
+
+# outputs: at most 1,000 lines per cell (nbgrader's LimitOutput) and 20,000 characters per output
+_steps = Autograde.class_traits()["autograde_preprocessors"].default()
+c.Autograde.autograde_preprocessors = _steps[:4] + [TruncateLongOutputs] + _steps[4:]  # after LimitOutput
 
 c.ClearSolutions.code_stub = {
     "python": "# YOUR CODE HERE\nraise NotImplementedError()",

@@ -26,3 +26,18 @@ def release_notebook(chapter):
 @pytest.fixture(params=CHAPTERS)
 def chapter(request):
     return request.param
+
+
+def copy_course(target, chapters=CHAPTERS):
+    """Copy what an instructor's course folder holds (no grading state) into ``target``."""
+    import shutil
+
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ["Makefile", "nbgrader_config.py"]:
+        shutil.copy2(ROOT / name, target / name)
+    for folder in ["grading", "tools"]:
+        shutil.copytree(ROOT / folder, target / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for chapter in chapters:
+        for folder in ["solutions", "course"]:
+            shutil.copytree(ROOT / folder / chapter, target / folder / chapter)
+    return target

@@ -10,7 +10,6 @@ CSV export must agree.
 import csv
 import html
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from conftest import CHAPTERS, ROOT, release_notebook, solution_notebook
+from conftest import CHAPTERS, copy_course, release_notebook, solution_notebook
 from mistakes import MISTAKES
 
 COURSE_ID = "generalizing-gd"
@@ -73,11 +72,7 @@ def make(course, *targets):
 @pytest.fixture(scope="module")
 def graded_course(tmp_path_factory):
     """A graded temporary course: submissions written, then `make autograde feedback grades`."""
-    course = tmp_path_factory.mktemp("course")
-    for name in ["Makefile", "nbgrader_config.py"]:
-        shutil.copy2(ROOT / name, course / name)
-    for folder in ["solutions", "course"]:
-        shutil.copytree(ROOT / folder, course / folder)
+    course = copy_course(tmp_path_factory.mktemp("course"))
     for chapter in CHAPTERS:
         for student in STUDENTS:
             folder = course / "submitted" / student / chapter

@@ -2,7 +2,6 @@
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, copy_course
 
 sys.path.insert(0, str(ROOT / "tools"))
 from sync_workspace import sync  # noqa: E402
@@ -74,12 +73,7 @@ def wait_for_contents(port, path, token, server, log, seconds=90):
 
 def test_make_lab_serves_the_learners_copy_and_release_leaves_it_alone(tmp_path):
     """`make lab` copies the course, JupyterLab serves it, and `make release` later changes nothing there."""
-    course = tmp_path / "repo"
-    course.mkdir()
-    for name in ["Makefile", "nbgrader_config.py"]:
-        shutil.copy2(ROOT / name, course / name)
-    for folder in ["solutions", "course", "tools"]:
-        shutil.copytree(ROOT / folder, course / folder)
+    course = copy_course(tmp_path / "repo", ["ch01_one_weight"])
     port, token = free_port(), "test-token"
     lab_args = f"--no-browser --ServerApp.token={token} --ServerApp.ip=127.0.0.1 --LabApp.news_url=None"
     log = (tmp_path / "lab.log").open("w")

@@ -1,0 +1,55 @@
+"""Command line: python -m grading autograde [options] (what `make autograde` runs)."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from grading import report, run, sandbox
+
+REFUSAL = """\
+REFUSING TO GRADE: the sandbox cannot run on this machine.
+  {reasons}
+Student code would run with your permissions: it could read solutions/ and the gradebook,
+change other students' files, open network connections and exhaust the machine.
+Fix the problem above, or, only for submissions you trust, grade without the sandbox:
+  make autograde UNSAFE_NO_SANDBOX=1"""
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m grading")
+    commands = parser.add_subparsers(dest="command", required=True)
+    grade = commands.add_parser("autograde", help="grade every submission in submitted/")
+    grade.add_argument("assignments", nargs="*", help="chapters to grade (default: every chapter in solutions/)")
+    grade.add_argument("--course", default=".", help="the course root (default: the current folder)")
+    grade.add_argument("--unsafe-no-sandbox", action="store_true", help="run student code unconfined")
+    grade.add_argument("--cell-timeout", type=int, default=60, help="seconds one cell may run (default 60)")
+    grade.add_argument("--submission-cap", type=int, default=600,
+                       help="seconds of wall-clock time one submission's kernel may live (default 600)")
+    args = parser.parse_args(argv)
+
+    course = Path(args.course).resolve()
+    assignments = args.assignments or sorted(p.name for p in (course / "solutions").glob("ch*") if p.is_dir())
+    settings = run.Settings(cell_timeout=args.cell_timeout, use_sandbox=not args.unsafe_no_sandbox,
+                            limits=sandbox.Limits(wall_seconds=args.submission_cap,
+                                                  cpu_seconds=max(args.submission_cap, 60)))
+    if settings.use_sandbox and sandbox.problems():
+        sys.exit(REFUSAL.format(reasons="\n  ".join(sandbox.problems())))
+    if not settings.use_sandbox:
+        print("WARNING: grading WITHOUT the sandbox: student code runs with your permissions.", file=sys.stderr)
+    outcomes = run.autograde(course, assignments, settings)
+    rows = report.write(course, outcomes, settings.cell_timeout)
+    summarize(outcomes, rows)
+
+
+def summarize(outcomes, rows):
+    graded = sum(o.graded for o in outcomes)
+    print(f"graded {graded} of {len(outcomes)} submissions; report in reports/ "
+          "(submissions.csv, exercises.csv, pass_rates.csv, pass_rates.png)")
+    for outcome in outcomes:
+        if outcome.problem or outcome.preflight.flags:
+            print(f"  {outcome.student}/{outcome.assignment}: "
+                  + "; ".join(filter(None, [outcome.problem, *outcome.preflight.flags])))
+
+
+if __name__ == "__main__":
+    main()

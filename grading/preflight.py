@@ -1,0 +1,120 @@
+"""Check every submission before grading: repair what is safe to repair, set aside the rest.
+
+A submission is ``submitted/<student>/<assignment>/``. Outcomes:
+- ``ok``: graded as it is;
+- ``repaired``: graded after a safe fix (the original is kept under reports/originals/);
+- ``set aside``: moved to reports/set_aside/<student>/<assignment>/ with REASON.txt, not graded.
+"""
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from grading import tamper
+
+PYTHON_KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+LARGE_NOTEBOOK_BYTES = 5_000_000
+
+
+@dataclass
+class Preflight:
+    student: str
+    assignment: str
+    status: str = "ok"
+    notes: list = field(default_factory=list)
+    flags: list = field(default_factory=list)
+
+
+def check_all(course, assignment):
+    """Preflight every submission of one assignment; return a list of Preflight results."""
+    submitted = Path(course) / "submitted"
+    return [check(course, folder.parent.name, assignment)
+            for folder in sorted(submitted.glob(f"*/{assignment}")) if folder.is_dir()]
+
+
+def check(course, student, assignment):
+    """Preflight one submission folder, repairing it in place or setting it aside."""
+    course = Path(course)
+    result = Preflight(student, assignment)
+    folder = course / "submitted" / student / assignment
+    expected = folder / f"{assignment}.ipynb"
+    if not expected.exists():
+        found = sorted(folder.glob("*.ipynb"))
+        if len(found) != 1:
+            names = ", ".join(p.name for p in found) or "no notebook at all"
+            return set_aside(course, result, f"expected {expected.name}, found {names}: "
+                                             f"rename the student's notebook to {expected.name} and grade again")
+        keep_original(course, result, found[0])
+        found[0].rename(expected)
+        result.notes.append(f"renamed {found[0].name} to {expected.name}")
+    try:
+        nb = nbformat.read(expected, as_version=4)
+    except Exception as error:  # any unreadable file: JSON, encoding or schema
+        return set_aside(course, result, f"{expected.name} is not a readable notebook ({type(error).__name__}: "
+                                         f"{str(error).splitlines()[0][:200]}); ask the student to upload it again")
+    changed = repair(nb, result)
+    if changed or expected.stat().st_size > LARGE_NOTEBOOK_BYTES:
+        if expected.stat().st_size > LARGE_NOTEBOOK_BYTES:
+            clear_outputs(nb, result)
+        keep_original(course, result, expected)
+        nbformat.write(nb, expected)
+    result.flags = tamper.scan(nb)
+    if result.notes and result.status == "ok":
+        result.status = "repaired"
+    return result
+
+
+def repair(nb, result):
+    """Fix a foreign kernel and duplicated grade ids in place; return whether anything changed."""
+    changed = False
+    kernelspec = nb.metadata.get("kernelspec", {})
+    if kernelspec.get("name") != "python3":
+        nb.metadata["kernelspec"] = dict(PYTHON_KERNELSPEC)
+        result.notes.append(f"kernel {kernelspec.get('name', 'none')!r} replaced by python3")
+        changed = True
+    seen = set()
+    for index, cell in enumerate(nb.cells):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id is None:
+            continue
+        if grade_id in seen:
+            del cell.metadata["nbgrader"]
+            result.notes.append(f"cell {index} repeated grade id {grade_id!r}: kept as an ordinary cell")
+            changed = True
+        seen.add(grade_id)
+    return changed
+
+
+def clear_outputs(nb, result):
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    result.notes.append("outputs cleared (the notebook was over 5 MB)")
+
+
+def keep_original(course, result, path):
+    backup = Path(course) / "reports" / "originals" / result.student / result.assignment / path.name
+    if not backup.exists():
+        backup.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, backup)
+
+
+def set_aside(course, result, reason):
+    source = Path(course) / "submitted" / result.student / result.assignment
+    target = Path(course) / "reports" / "set_aside" / result.student / result.assignment
+    if target.exists():
+        shutil.rmtree(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(source), str(target))
+    (target / "REASON.txt").write_text(reason + "\n")
+    if not any((Path(course) / "submitted" / result.student).iterdir()):
+        (Path(course) / "submitted" / result.student).rmdir()
+    result.status, result.notes = "set aside", result.notes + [reason]
+    return result
+
+
+def to_json(results):
+    return json.dumps([vars(r) for r in results], indent=1)

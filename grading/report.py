@@ -1,0 +1,150 @@
+"""The grading report: points and reasons per student and exercise, pass rates per exercise.
+
+Writes into reports/:
+- submissions.csv   one row per submission: status, score, attempts, repairs, flags;
+- exercises.csv     one row per student and exercise: points, and why points were lost;
+- pass_rates.csv    one row per exercise: how many students got full marks;
+- pass_rates.png    the same as a bar chart, to see which exercises the class struggled with.
+"""
+
+import csv
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+
+from grading.run import COURSE_ID, db_url
+
+TIMEOUTS = {"CellTimeoutError", "KeyboardInterrupt", "TimeoutError"}
+
+
+def write(course, outcomes, cell_timeout):
+    """Write every report file for these outcomes; return the rows of exercises.csv."""
+    folder = Path(course) / "reports"
+    folder.mkdir(exist_ok=True)
+    submissions, exercises = [], []
+    for outcome in sorted(outcomes, key=lambda o: (o.assignment, o.student)):
+        rows = exercise_rows(course, outcome, cell_timeout)
+        exercises += rows
+        submissions.append(submission_row(outcome, rows))
+    rates = pass_rates(exercises)
+    write_csv(folder / "submissions.csv", submissions)
+    write_csv(folder / "exercises.csv", exercises)
+    write_csv(folder / "pass_rates.csv", rates)
+    if rates:
+        draw_pass_rates(rates, folder / "pass_rates.png")
+    return exercises
+
+
+def exercise_rows(course, outcome, cell_timeout):
+    flags = "; ".join(outcome.preflight.flags)
+    if outcome.preflight.status == "set aside":
+        return []
+    cells = autograded_cells(course, outcome.assignment, outcome.student)
+    rows = []
+    with Gradebook(db_url(course), course_id=COURSE_ID) as gradebook:
+        try:
+            submission = gradebook.find_submission(outcome.assignment, outcome.student)
+        except MissingEntry:
+            return []
+        for notebook in submission.notebooks:
+            for grade in sorted(notebook.grades, key=lambda g: g.cell.name):
+                rows.append({
+                    "assignment": outcome.assignment, "student": outcome.student, "exercise": grade.cell.name,
+                    "kind": "auto" if grade.cell.cell_type == "code" else "manual",
+                    "points": "" if grade.score is None or grade.needs_manual_grade else grade.score,
+                    "max_points": grade.max_score,
+                    "reason": reason(grade, cells.get(grade.cell.name), outcome, cell_timeout),
+                    "flags": flags,
+                })
+    return rows
+
+
+def reason(grade, cell, outcome, cell_timeout):
+    """Say why a test cell lost points (empty when it got them all)."""
+    if grade.cell.cell_type != "code":
+        return "needs manual grading" if grade.needs_manual_grade else ""
+    if grade.score == grade.max_score:
+        return ""
+    if outcome.problem:
+        return outcome.problem
+    errors = [o for o in (cell or {}).get("outputs", []) if o.get("output_type") == "error"]
+    if not errors:
+        return "no result recorded"
+    error = errors[-1]
+    name, value = error.get("ename", ""), (error.get("evalue") or "").strip()
+    if name in TIMEOUTS:
+        return f"timeout: the cell ran past {cell_timeout} s"
+    if name == "NotImplementedError":
+        return "not answered"
+    if name == "MemoryError":
+        return "error: out of memory (MemoryError)"
+    if name in {"CheckFailed", "AssertionError"}:
+        lines = value.splitlines() or ["a hidden test failed"]
+        likely = [line for line in lines if line.startswith("Likely mistake")]
+        return "wrong answer: " + " ".join([lines[0]] + likely[:1])
+    return f"error: {name}: {value.splitlines()[0][:200] if value else ''}".rstrip(": ")
+
+
+def autograded_cells(course, assignment, student):
+    path = Path(course) / "autograded" / student / assignment / f"{assignment}.ipynb"
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except (OSError, ValueError):
+        return {}
+    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id")}
+
+
+def submission_row(outcome, rows):
+    auto = [r for r in rows if r["kind"] == "auto"]
+    status = outcome.preflight.status if not outcome.problem else "not graded"
+    return {
+        "assignment": outcome.assignment, "student": outcome.student, "status": status,
+        "score": sum(float(r["points"] or 0) for r in auto) if auto else "",
+        "max_score": sum(float(r["max_points"]) for r in auto) if auto else "",
+        "attempts": outcome.attempts, "problem": outcome.problem,
+        "repairs": "; ".join(outcome.preflight.notes) if outcome.preflight.status != "set aside" else "",
+        "set_aside_reason": outcome.preflight.notes[-1] if outcome.preflight.status == "set aside" else "",
+        "flags": "; ".join(outcome.preflight.flags),
+    }
+
+
+def pass_rates(exercises):
+    rates = {}
+    for row in exercises:
+        if row["kind"] != "auto":
+            continue
+        key = (row["assignment"], row["exercise"])
+        entry = rates.setdefault(key, {"assignment": key[0], "exercise": key[1], "max_points": row["max_points"],
+                                       "students": 0, "full_marks": 0})
+        entry["students"] += 1
+        entry["full_marks"] += float(row["points"] or 0) == float(row["max_points"])
+    for entry in rates.values():
+        entry["pass_rate"] = round(entry["full_marks"] / entry["students"], 3)
+    return list(rates.values())
+
+
+def write_csv(path, rows):
+    fields = list(rows[0]) if rows else ["empty"]
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def draw_pass_rates(rates, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{r['assignment'][:4]} {r['exercise']}" for r in rates]
+    values = [100 * r["pass_rate"] for r in rates]
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(rates) + 1.2))
+    bars = ax.barh(labels, values, color=["tab:red" if v < 50 else "tab:blue" for v in values])
+    ax.bar_label(bars, labels=[f"{v:.0f}%" for v in values], padding=3)
+    ax.invert_yaxis()
+    ax.set(xlim=(0, 110), xlabel="students with full marks (%)", title="Pass rate per exercise")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,184 @@
+"""Autograde every submission so that no single submission can stop, stall or corrupt the batch.
+
+For each assignment: preflight every submission; grade them all in one nbgrader process
+(the fast path); grade again, one at a time, any student that the batch left ungraded or whose
+kernel died; record what could not be graded, with its reason, as zero points in the gradebook.
+"""
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+
+from grading import preflight, sandbox
+
+COURSE_ID = "generalizing-gd"
+
+
+@dataclass
+class Settings:
+    cell_timeout: int = 60
+    limits: sandbox.Limits = sandbox.Limits()
+    use_sandbox: bool = True
+
+
+@dataclass
+class Outcome:
+    """How one submission was graded."""
+    student: str
+    assignment: str
+    preflight: preflight.Preflight
+    graded: bool = False
+    attempts: int = 0
+    problem: str = ""
+    notes: list = field(default_factory=list)
+
+
+def autograde(course, assignments, settings=Settings(), log=print):
+    """Grade every submission of the given assignments; return a list of Outcomes."""
+    course = Path(course).resolve()
+    options, env, runtime = nbgrader_options(course, settings)
+    outcomes = []
+    for assignment in assignments:
+        checked = preflight.check_all(course, assignment)
+        for result in checked:
+            if result.status != "ok":
+                log(f"preflight {result.student}/{assignment}: {result.status}: {'; '.join(result.notes)}")
+        outcomes += grade_assignment(course, assignment, checked, options, env, settings, log)
+    if runtime:
+        subprocess.run(["rm", "-rf", str(runtime)])
+    return outcomes
+
+
+def nbgrader_options(course, settings):
+    options = [f"--Execute.timeout={settings.cell_timeout}", "--Execute.interrupt_on_timeout=True"]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(course), os.environ.get("PYTHONPATH")])))
+    runtime = None
+    if settings.use_sandbox:
+        sandbox_options, sandbox_env, runtime = sandbox.prepare(course, settings.limits)
+        options += sandbox_options
+        env.update(sandbox_env)
+    return options, env, runtime
+
+
+def grade_assignment(course, assignment, checked, options, env, settings, log):
+    outcomes = [Outcome(r.student, assignment, r) for r in checked if r.status != "set aside"]
+    outcomes_by_student = {o.student: o for o in outcomes}
+    if not outcomes:
+        return [Outcome(r.student, assignment, r, problem=r.notes[-1]) for r in checked]
+    batch = nbgrader(course, ["autograde", assignment, "--force"] + options, env, settings)
+    for outcome in outcomes:
+        outcome.attempts = 1
+    retry = [o for o in outcomes if not fully_graded(course, assignment, o.student)
+             or kernel_died(course, assignment, o.student)]
+    if batch.returncode != 0 and not retry:
+        log(f"nbgrader reported problems for {assignment}:\n{tail(batch)}")
+    for outcome in retry:
+        reason = death_reason(course, assignment, outcome.student) or "not graded by the batch"
+        log(f"{outcome.student}/{assignment}: {reason}; grading it again on its own")
+        outcome.notes.append(f"attempt 1: {reason}")
+        single = nbgrader(course, ["autograde", assignment, f"--student={outcome.student}", "--force"] + options,
+                          env, settings)
+        outcome.attempts = 2
+        if fully_graded(course, assignment, outcome.student) and not kernel_died(course, assignment, outcome.student):
+            continue
+        outcome.problem = death_reason(course, assignment, outcome.student) or f"nbgrader failed: {last_error(single)}"
+        record_zero(course, assignment, outcome.student, outcome.problem)
+        log(f"{outcome.student}/{assignment}: {outcome.problem}; recorded as 0 points for the ungraded tests")
+    for outcome in outcomes:
+        outcome.graded = not outcome.problem
+    if settings.use_sandbox:
+        sandbox.kill_leftovers(settings.limits)
+    set_aside = [Outcome(r.student, assignment, r, problem=r.notes[-1]) for r in checked if r.status == "set aside"]
+    return list(outcomes_by_student.values()) + set_aside
+
+
+def nbgrader(course, arguments, env, settings):
+    """Run one nbgrader command in the course, its output appended to reports/nbgrader.log.
+
+    The output goes to a file, not a pipe: a process a submission left behind could hold a
+    pipe open and stall the grader. A stuck nbgrader is stopped after a generous cap.
+    """
+    cap = max(600, 4 * settings.limits.wall_seconds)
+    log_path = Path(course) / "reports" / "nbgrader.log"
+    log_path.parent.mkdir(exist_ok=True)
+    with open(log_path, "a") as log:
+        start = log.tell()
+        log.write(f"$ nbgrader {' '.join(arguments)}\n")
+        log.flush()
+        try:
+            returncode = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), *arguments, "--log-level=WARN"],
+                                        cwd=course, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                        stderr=subprocess.STDOUT, timeout=cap).returncode
+        except subprocess.TimeoutExpired:
+            returncode = -9
+            log.write(f"stopped after {cap} s\n")
+    with open(log_path) as log:
+        log.seek(start)
+        return subprocess.CompletedProcess(arguments, returncode, log.read(), "")
+
+
+def fully_graded(course, assignment, student):
+    """True when every autograded test cell of this submission has a score in the gradebook."""
+    with Gradebook(db_url(course), course_id=COURSE_ID) as gradebook:
+        try:
+            submission = gradebook.find_submission(assignment, student)
+        except MissingEntry:
+            return False
+        return all(grade.auto_score is not None for notebook in submission.notebooks
+                   for grade in notebook.grades if grade.cell.cell_type == "code")
+
+
+def autograded_folder(course, assignment, student):
+    return Path(course) / "autograded" / student / assignment
+
+
+def kernel_died(course, assignment, student):
+    folder = autograded_folder(course, assignment, student)
+    return (folder / ".gd-kernel-exit").exists() or (folder / ".gd-wall-cap").exists()
+
+
+def death_reason(course, assignment, student):
+    """Say why the kernel of this submission died, from the notes the sandbox launcher left."""
+    folder = autograded_folder(course, assignment, student)
+    if (folder / ".gd-wall-cap").exists():
+        return f"killed: the submission ran past the {(folder / '.gd-wall-cap').read_text().strip()}"
+    if not (folder / ".gd-kernel-exit").exists():
+        return ""
+    status = int((folder / ".gd-kernel-exit").read_text().strip() or 0)
+    causes = {137: "killed (SIGKILL: out of memory or killed by the system)", 152: "killed: CPU time limit reached",
+              153: "killed: file size limit reached"}
+    return "kernel died: " + causes.get(status, f"the kernel exited with status {status} (os._exit or a crash)")
+
+
+def record_zero(course, assignment, student, reason):
+    """Give 0 points to every autograded test that could not run, with the reason as a comment."""
+    with Gradebook(db_url(course), course_id=COURSE_ID) as gradebook:
+        try:
+            submission = gradebook.find_submission(assignment, student)
+        except MissingEntry:
+            return
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                if grade.cell.cell_type == "code" and (grade.auto_score is None or grade.needs_manual_grade):
+                    grade.auto_score, grade.needs_manual_grade = 0, False
+            for comment in notebook.comments:
+                if comment.cell.name in {g.cell.name for g in notebook.grades if g.cell.cell_type == "code"}:
+                    comment.auto_comment = f"Not graded: {reason}."
+        gradebook.db.commit()
+
+
+def db_url(course):
+    return f"sqlite:///{Path(course) / 'gradebook.db'}"
+
+
+def last_error(completed):
+    lines = [line for line in (completed.stdout or "").splitlines() if line.strip()]
+    return lines[-1][:300] if lines else f"exit status {completed.returncode}"
+
+
+def tail(completed, count=20):
+    return "\n".join(((completed.stdout or "") + (completed.stderr or "")).splitlines()[-count:])

@@ -1,0 +1,95 @@
+"""The sandboxed kernel that runs student code during grading (Linux: bubblewrap + prlimit).
+
+`prepare` checks that the sandbox really works on this machine, writes a kernel spec whose
+argv is tools/sandbox/kernel.sh, and returns the command-line options and environment that
+make nbgrader execute every submission with it.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+KERNEL_NAME = "gd-sandbox"
+LAUNCHER = Path(__file__).resolve().parent.parent / "tools" / "sandbox" / "kernel.sh"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one submission's kernel."""
+    memory_bytes: int = 4 * 1024**3
+    cpu_seconds: int = 600
+    wall_seconds: int = 600
+    processes: int = 64
+    file_bytes: int = 100 * 1024**2
+    uid: int = 64999
+
+
+class SandboxUnavailable(RuntimeError):
+    """The sandbox cannot run here; the message says why and what to install."""
+
+
+def problems():
+    """Return the reasons the sandbox cannot run here (empty when it can)."""
+    if not sys.platform.startswith("linux"):
+        return [f"the sandbox needs Linux (this is {sys.platform})"]
+    missing = [tool for tool in ("bwrap", "prlimit", "setpriv") if shutil.which(tool) is None]
+    if missing:
+        return [f"missing {', '.join(missing)}: install them with `apt-get install bubblewrap util-linux`"]
+    if os.geteuid() != 0:
+        return ["grading must run as root so that student code can run as an unprivileged user "
+                "(the process limit does not hold otherwise)"]
+    trial = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+                            "--unshare-net", "--unshare-pid", "true"], capture_output=True, text=True)
+    if trial.returncode != 0:
+        return [f"bwrap cannot create a sandbox here: {trial.stderr.strip() or trial.returncode}"]
+    return []
+
+
+def prepare(course, limits=Limits()):
+    """Write the kernel spec; return (nbgrader options, environment) for sandboxed grading."""
+    reasons = problems()
+    if reasons:
+        raise SandboxUnavailable("; ".join(reasons))
+    runtime = Path(tempfile.mkdtemp(prefix="gd-grading-"))
+    ipc = runtime / "ipc"
+    ipc.mkdir()
+    ipc.chmod(0o1777)
+    spec = runtime / "kernels" / KERNEL_NAME
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [str(LAUNCHER), sys.executable, "{connection_file}"],
+        "display_name": "Python 3 (grading sandbox)", "language": "python", "interrupt_mode": "signal",
+    }))
+    course = Path(course).resolve()
+    env = {
+        "JUPYTER_PATH": os.pathsep.join(filter(None, [str(runtime), os.environ.get("JUPYTER_PATH")])),
+        "GD_SANDBOX_HIDE": str(course),
+        "GD_SANDBOX_SHOW": os.pathsep.join(str(p) for p in visible_paths(course)),
+        "GD_SANDBOX_UID": str(limits.uid),
+        "GD_SANDBOX_MEMORY": str(limits.memory_bytes),
+        "GD_SANDBOX_CPU": str(limits.cpu_seconds),
+        "GD_SANDBOX_WALL": str(limits.wall_seconds),
+        "GD_SANDBOX_NPROC": str(limits.processes),
+        "GD_SANDBOX_FSIZE": str(limits.file_bytes),
+    }
+    options = [f"--Execute.kernel_name={KERNEL_NAME}", "--KernelManager.transport=ipc",
+               f"--KernelManager.ip={ipc / 'kernel'}"]
+    return options, env, runtime
+
+
+def visible_paths(course):
+    """Folders inside the hidden course that the kernel still needs, read-only: Python and gdlib."""
+    import gdlib
+
+    needed = [Path(sys.prefix).resolve(), Path(gdlib.__file__).resolve().parent]
+    return [path for path in needed if course in path.parents or path == course]
+
+
+def kill_leftovers(limits=Limits()):
+    """Kill any process still running as the sandbox user (a kernel whose launcher was killed)."""
+    subprocess.run(["pkill", "-KILL", "-U", str(limits.uid)], capture_output=True)

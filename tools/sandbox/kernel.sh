@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Start the Python kernel that grades one submission, inside a sandbox.
+#   usage: kernel.sh PYTHON CONNECTION_FILE      (argv of the gd-sandbox kernel spec)
+# The kernel runs as an unprivileged user, with resource limits (prlimit), no network and no
+# other IPC (bwrap), the course folder hidden except the Python environment and the helper
+# package, and only its own working folder (and the socket folder) writable. Settings come
+# from the environment that grading/sandbox.py sets: GD_SANDBOX_HIDE, GD_SANDBOX_SHOW,
+# GD_SANDBOX_UID, GD_SANDBOX_MEMORY, GD_SANDBOX_CPU, GD_SANDBOX_WALL, GD_SANDBOX_NPROC,
+# GD_SANDBOX_FSIZE. When the kernel ends abnormally, its exit status is written to
+# .gd-kernel-exit in the working folder, for the grading report.
+set -euo pipefail
+# nbclient interrupts a cell with SIGINT sent to this process group: bwrap must survive it
+trap "" INT
+
+python=$1
+connection=$2
+work=$PWD
+uid=${GD_SANDBOX_UID:-64999}
+ipc_dir=$(dirname "$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["ip"])' "$connection")")
+
+chown -R "$uid:$uid" "$work"
+install -o "$uid" -m 0400 "$connection" "$work/.kernel-connection.json"
+
+# folders bwrap creates to hold a mount point are private to root: open them on the way down
+traversable() {
+  local path=$1 parents=()
+  while [ "$path" != / ] && [ "$path" != . ]; do path=$(dirname "$path"); parents=("$path" "${parents[@]}"); done
+  for path in "${parents[@]}"; do [ "$path" != / ] && mounts+=(--perms 0755 --dir "$path"); done
+}
+
+mounts=(--ro-bind / / --dev /dev --proc /proc --perms 1777 --tmpfs /tmp)
+IFS=: read -r -a hidden <<< "${GD_SANDBOX_HIDE:-}"
+for path in "${hidden[@]}"; do [ -n "$path" ] && mounts+=(--perms 0755 --tmpfs "$path"); done
+IFS=: read -r -a shown <<< "${GD_SANDBOX_SHOW:-}"
+for path in "${shown[@]}"; do [ -n "$path" ] && traversable "$path" && mounts+=(--ro-bind "$path" "$path"); done
+for path in "$work" "$ipc_dir"; do traversable "$path"; mounts+=(--bind "$path" "$path"); done
+
+prlimit --as="${GD_SANDBOX_MEMORY:-4294967296}" --cpu="${GD_SANDBOX_CPU:-600}" \
+        --nproc="${GD_SANDBOX_NPROC:-64}" --fsize="${GD_SANDBOX_FSIZE:-104857600}" -- \
+  bwrap "${mounts[@]}" --unshare-net --unshare-ipc --unshare-pid --unshare-uts --die-with-parent \
+        --chdir "$work" --setenv HOME "$work" --setenv MPLCONFIGDIR "$work/.matplotlib" \
+        --setenv MPLBACKEND Agg --setenv GD_SANDBOXED 1 \
+        --unsetenv JPY_PARENT_PID --unsetenv PYTHONPATH --unsetenv JUPYTER_PATH \
+  setpriv --reuid="$uid" --regid="$uid" --clear-groups --inh-caps=-all --no-new-privs \
+        "$python" -m ipykernel_launcher -f "$work/.kernel-connection.json" &
+kernel=$!
+# the cap on one submission's wall-clock time: past it the kernel is killed, and grading goes on
+wall=${GD_SANDBOX_WALL:-600}
+( sleep "$wall"; echo "wall-clock cap of ${wall} s" > "$work/.gd-wall-cap"; kill -KILL "$kernel" ) \
+  </dev/null >/dev/null 2>&1 &
+watchdog=$!
+status=0
+wait "$kernel" || status=$?
+pkill -P "$watchdog" 2>/dev/null || true
+kill "$watchdog" 2>/dev/null || true
+[ "$status" -eq 0 ] || echo "$status" > "$work/.gd-kernel-exit"
+exit "$status"
