@@ -97,7 +97,9 @@ def autograded_cells(course, assignment, student):
 
 def submission_row(outcome, rows):
     auto = [r for r in rows if r["kind"] == "auto"]
-    status = outcome.preflight.status if not outcome.problem else "not graded"
+    status = outcome.preflight.status
+    if outcome.problem and status != "set aside":
+        status = "not graded"
     return {
         "assignment": outcome.assignment, "student": outcome.student, "status": status,
         "score": sum(float(r["points"] or 0) for r in auto) if auto else "",

@@ -6,6 +6,7 @@ kernel died; record what could not be graded, with its reason, as zero points in
 """
 
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -73,25 +74,26 @@ def grade_assignment(course, assignment, checked, options, env, settings, log):
     for outcome in outcomes:
         outcome.attempts = 1
     retry = [o for o in outcomes if not fully_graded(course, assignment, o.student)
-             or kernel_died(course, assignment, o.student)]
+             or kernel_died(env, assignment, o.student)]
     if batch.returncode != 0 and not retry:
         log(f"nbgrader reported problems for {assignment}:\n{tail(batch)}")
     for outcome in retry:
-        reason = death_reason(course, assignment, outcome.student) or "not graded by the batch"
+        reason = death_reason(env, assignment, outcome.student) or f"not graded: {last_error(batch)}"
         log(f"{outcome.student}/{assignment}: {reason}; grading it again on its own")
         outcome.notes.append(f"attempt 1: {reason}")
+        clear_death_notes(env, assignment, outcome.student)
         single = nbgrader(course, ["autograde", assignment, f"--student={outcome.student}", "--force"] + options,
                           env, settings)
         outcome.attempts = 2
-        if fully_graded(course, assignment, outcome.student) and not kernel_died(course, assignment, outcome.student):
+        if fully_graded(course, assignment, outcome.student) and not kernel_died(env, assignment, outcome.student):
             continue
-        outcome.problem = death_reason(course, assignment, outcome.student) or f"nbgrader failed: {last_error(single)}"
+        outcome.problem = death_reason(env, assignment, outcome.student) or f"nbgrader failed: {last_error(single)}"
         record_zero(course, assignment, outcome.student, outcome.problem)
         log(f"{outcome.student}/{assignment}: {outcome.problem}; recorded as 0 points for the ungraded tests")
     for outcome in outcomes:
         outcome.graded = not outcome.problem
     if settings.use_sandbox:
-        sandbox.kill_leftovers(settings.limits)
+        sandbox.kill_leftovers(course, settings.limits)
     set_aside = [Outcome(r.student, assignment, r, problem=r.notes[-1]) for r in checked if r.status == "set aside"]
     return list(outcomes_by_student.values()) + set_aside
 
@@ -132,23 +134,29 @@ def fully_graded(course, assignment, student):
                    for grade in notebook.grades if grade.cell.cell_type == "code")
 
 
-def autograded_folder(course, assignment, student):
-    return Path(course) / "autograded" / student / assignment
+def death_notes(env, assignment, student):
+    """The files in which the sandbox launcher notes how this submission's kernel ended."""
+    folder = Path(env.get("GD_SANDBOX_NOTES", "/nonexistent"))
+    return folder / f"{student}--{assignment}.exit", folder / f"{student}--{assignment}.wall"
 
 
-def kernel_died(course, assignment, student):
-    folder = autograded_folder(course, assignment, student)
-    return (folder / ".gd-kernel-exit").exists() or (folder / ".gd-wall-cap").exists()
+def kernel_died(env, assignment, student):
+    return any(note.exists() for note in death_notes(env, assignment, student))
 
 
-def death_reason(course, assignment, student):
+def clear_death_notes(env, assignment, student):
+    for note in death_notes(env, assignment, student):
+        note.unlink(missing_ok=True)
+
+
+def death_reason(env, assignment, student):
     """Say why the kernel of this submission died, from the notes the sandbox launcher left."""
-    folder = autograded_folder(course, assignment, student)
-    if (folder / ".gd-wall-cap").exists():
-        return f"killed: the submission ran past the {(folder / '.gd-wall-cap').read_text().strip()}"
-    if not (folder / ".gd-kernel-exit").exists():
+    exit_note, wall_note = death_notes(env, assignment, student)
+    if wall_note.exists():
+        return f"killed: the submission ran past the {wall_note.read_text().strip()}"
+    if not exit_note.exists():
         return ""
-    status = int((folder / ".gd-kernel-exit").read_text().strip() or 0)
+    status = int(exit_note.read_text().strip() or 0)
     causes = {137: "killed (SIGKILL: out of memory or killed by the system)", 152: "killed: CPU time limit reached",
               153: "killed: file size limit reached"}
     return "kernel died: " + causes.get(status, f"the kernel exited with status {status} (os._exit or a crash)")
@@ -176,7 +184,9 @@ def db_url(course):
 
 
 def last_error(completed):
-    lines = [line for line in (completed.stdout or "").splitlines() if line.strip()]
+    """The most telling error line nbgrader printed (its final line only says 'see above')."""
+    lines = [line.strip() for line in (completed.stdout or "").splitlines()
+             if re.search(r"Error|Exception|died|Timeout", line) and "Please see" not in line]
     return lines[-1][:300] if lines else f"exit status {completed.returncode}"
 
 

@@ -59,6 +59,7 @@ def prepare(course, limits=Limits()):
     ipc = runtime / "ipc"
     ipc.mkdir()
     ipc.chmod(0o1777)
+    (runtime / "notes").mkdir()
     spec = runtime / "kernels" / KERNEL_NAME
     spec.mkdir(parents=True)
     (spec / "kernel.json").write_text(json.dumps({
@@ -69,6 +70,7 @@ def prepare(course, limits=Limits()):
     env = {
         "JUPYTER_PATH": os.pathsep.join(filter(None, [str(runtime), os.environ.get("JUPYTER_PATH")])),
         "GD_SANDBOX_HIDE": str(course),
+        "GD_SANDBOX_NOTES": str(runtime / "notes"),
         "GD_SANDBOX_SHOW": os.pathsep.join(str(p) for p in visible_paths(course)),
         "GD_SANDBOX_UID": str(limits.uid),
         "GD_SANDBOX_MEMORY": str(limits.memory_bytes),
@@ -90,6 +92,11 @@ def visible_paths(course):
     return [path for path in needed if course in path.parents or path == course]
 
 
-def kill_leftovers(limits=Limits()):
-    """Kill any process still running as the sandbox user (a kernel whose launcher was killed)."""
-    subprocess.run(["pkill", "-KILL", "-U", str(limits.uid)], capture_output=True)
+def kill_leftovers(course, limits=Limits()):
+    """Kill kernels of this course still running as the sandbox user (their launcher was killed).
+
+    Only processes whose command line names this course's autograded/ folder are touched, so
+    two courses grading on one machine never stop each other's kernels.
+    """
+    pattern = str(Path(course).resolve() / "autograded") + "/"
+    subprocess.run(["pkill", "-KILL", "-U", str(limits.uid), "-f", pattern], capture_output=True)

@@ -18,48 +18,23 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from conftest import CHAPTERS, copy_course, release_notebook, solution_notebook
+from conftest import CHAPTERS, copy_course
 from mistakes import MISTAKES
+from submissions import answered, points_of, reference_answers, with_mistake
 
 COURSE_ID = "generalizing-gd"
 STUDENTS = ("reference", "untouched", "mistake")
-SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.M)
-
-
-def nbgrader_meta(cell):
-    return cell.metadata.get("nbgrader", {})
-
-
-def reference_answers(chapter):
-    """Map each answer cell's grade_id to what a student who knows the answer would type."""
-    answers = {}
-    for cell in nbformat.read(solution_notebook(chapter), as_version=4).cells:
-        if nbgrader_meta(cell).get("solution"):
-            answers[nbgrader_meta(cell)["grade_id"]] = SOLUTION_MARKERS.sub("", cell.source)
-    return answers
 
 
 def student_notebook(chapter, student):
     """The release notebook as this student hands it in."""
-    nb = nbformat.read(release_notebook(chapter), as_version=4)
     if student == "untouched":
-        return nb
+        return answered(chapter)
     answers = reference_answers(chapter)
     if student == "mistake":
         mistake = MISTAKES[chapter]
-        assert mistake.old in answers[mistake.cell], f"{mistake.old!r} is not in the answer to {mistake.cell}"
-        answers[mistake.cell] = answers[mistake.cell].replace(mistake.old, mistake.new)
-    for cell in nb.cells:
-        if nbgrader_meta(cell).get("solution"):
-            cell.source = answers[nbgrader_meta(cell)["grade_id"]]
-    return nb
-
-
-def points_of(chapter):
-    """Map each autograded test cell's grade_id to its points."""
-    cells = nbformat.read(solution_notebook(chapter), as_version=4).cells
-    return {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c)["points"]
-            for c in cells if c.cell_type == "code" and nbgrader_meta(c).get("grade")}
+        answers = with_mistake(answers, mistake.cell, mistake.old, mistake.new)
+    return answered(chapter, answers)
 
 
 def make(course, *targets):

@@ -6,8 +6,8 @@
 # package, and only its own working folder (and the socket folder) writable. Settings come
 # from the environment that grading/sandbox.py sets: GD_SANDBOX_HIDE, GD_SANDBOX_SHOW,
 # GD_SANDBOX_UID, GD_SANDBOX_MEMORY, GD_SANDBOX_CPU, GD_SANDBOX_WALL, GD_SANDBOX_NPROC,
-# GD_SANDBOX_FSIZE. When the kernel ends abnormally, its exit status is written to
-# .gd-kernel-exit in the working folder, for the grading report.
+# GD_SANDBOX_FSIZE. When the kernel ends abnormally, a note saying how is written to
+# GD_SANDBOX_NOTES/<student>--<assignment>.exit (or .wall), for the grading report.
 set -euo pipefail
 # nbclient interrupts a cell with SIGINT sent to this process group: bwrap must survive it
 trap "" INT
@@ -16,6 +16,7 @@ python=$1
 connection=$2
 work=$PWD
 uid=${GD_SANDBOX_UID:-64999}
+notes=${GD_SANDBOX_NOTES:-$work}/$(basename "$(dirname "$work")")--$(basename "$work")
 ipc_dir=$(dirname "$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["ip"])' "$connection")")
 
 chown -R "$uid:$uid" "$work"
@@ -46,12 +47,12 @@ prlimit --as="${GD_SANDBOX_MEMORY:-4294967296}" --cpu="${GD_SANDBOX_CPU:-600}" \
 kernel=$!
 # the cap on one submission's wall-clock time: past it the kernel is killed, and grading goes on
 wall=${GD_SANDBOX_WALL:-600}
-( sleep "$wall"; echo "wall-clock cap of ${wall} s" > "$work/.gd-wall-cap"; kill -KILL "$kernel" ) \
+( sleep "$wall" && echo "wall-clock cap of ${wall} s" > "$notes.wall" && kill -KILL "$kernel" ) \
   </dev/null >/dev/null 2>&1 &
 watchdog=$!
 status=0
 wait "$kernel" || status=$?
 pkill -P "$watchdog" 2>/dev/null || true
 kill "$watchdog" 2>/dev/null || true
-[ "$status" -eq 0 ] || echo "$status" > "$work/.gd-kernel-exit"
+[ "$status" -eq 0 ] || echo "$status" > "$notes.exit"
 exit "$status"

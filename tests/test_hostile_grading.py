@@ -1,0 +1,304 @@
+"""Hostile submissions through the real `make autograde`: none of them can break the batch.
+
+One temporary course (chapter 1, 8 autograded points) receives a class in which most students
+attack the grader. One `make autograde` grades them all, sandboxed. Each case asserts its
+exact score or flag, and the class as a whole asserts that every honest student was still
+graded correctly and that the gradebook, solutions/ and course/ are intact.
+"""
+
+import copy
+import csv
+import hashlib
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from conftest import ROOT, copy_course
+from submissions import answered, reference_answers, with_mistake
+
+CHAPTER = "ch01_one_weight"
+COURSE_ID = "generalizing-gd"
+CELL_TIMEOUT = 5
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/bin/bwrap").exists(),
+                                reason="the grading sandbox needs root and bubblewrap (.ci/run installs it)")
+
+
+def evidence_code(attempts):
+    """Source that tries each (label, python expression) and writes what happened to evidence.json."""
+    lines = ["import json as _json", "_evidence = {}"]
+    for label, expression in attempts:
+        lines += ["try:", f"    _evidence[{label!r}] = 'succeeded: ' + repr({expression})[:80]",
+                  "except Exception as _error:", f"    _evidence[{label!r}] = type(_error).__name__"]
+    lines.append("_json.dump(_evidence, open('evidence.json', 'w'))")
+    return "\n".join(lines)
+
+
+def after(answers, cell, code):
+    return dict(answers, **{cell: answers[cell] + "\n\n" + code})
+
+
+def build_class(course, listener_port):
+    """Write every student's submission; return {student: expected autograded score}."""
+    R = reference_answers(CHAPTER)
+    wrong_error = with_mistake(R, "error", "(pred - goal) ** 2", "abs(pred - goal)")
+    root = str(course)
+    students = {}
+
+    def submit(student, nb, expected, name=f"{CHAPTER}.ipynb"):
+        folder = course / "submitted" / student / CHAPTER
+        folder.mkdir(parents=True)
+        if isinstance(nb, str):
+            (folder / name).write_text(nb)
+        else:
+            nbformat.write(nb, folder / name)
+        students[student] = expected
+
+    nb = answered(CHAPTER, R)
+    index = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "predict")
+    nb.cells.insert(index + 1, copy.deepcopy(nb.cells[index]))
+    nb.cells[index + 1].id = "pasted-copy"
+    submit("a_duplicate_cell", nb, 8)
+    submit("b_reference", answered(CHAPTER, R), 8)
+    submit("c_untouched", answered(CHAPTER), 0)
+    submit("d_partial", answered(CHAPTER, with_mistake(R, "step", "weight - alpha", "weight + alpha")), 4)
+
+    nb = answered(CHAPTER, wrong_error)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "error_squares_delta":
+            cell.source = 'checks.passed("error")'
+    submit("e_edited_test", nb, 7)
+    nb = answered(CHAPTER, wrong_error)
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "error_squares_delta"]
+    submit("f_deleted_test", nb, 7)
+    nb = answered(CHAPTER, R)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "predict_multiplies":
+            cell.metadata["nbgrader"]["points"] = 100
+    submit("g_inflated_points", nb, 8)
+
+    submit("h_infinite_loop", answered(CHAPTER, with_mistake(R, "step", "    return weight", "    while True:\n        pass\n    return weight")), 4)
+    blowup = '    hog = []\n    while True:\n        hog.append(b"x" * 10_000_000)\n    return (pred - goal) ** 2'
+    submit("i_memory_blowup", answered(CHAPTER, with_mistake(R, "error", "    return (pred - goal) ** 2", blowup)), 7)
+    submit("j_kernel_death", answered(CHAPTER, with_mistake(R, "train", "    history = [weight]", "    import os\n    os._exit(3)")), 0)
+    submit("k_flood_lines", answered(CHAPTER, after(R, "predict", 'print("\\n".join(["spam"] * 1_000_000))')), 8)
+    submit("l_flood_giant_line", answered(CHAPTER, after(R, "predict", 'print("x" * 50_000_000)')), 8)
+
+    secrets = [("solutions", "open('../../../solutions/ch01_one_weight/ch01_one_weight.ipynb').read()"),
+               ("gradebook", "open('../../../gradebook.db', 'rb').read()"),
+               ("classmate", "open('../../../submitted/b_reference/ch01_one_weight/ch01_one_weight.ipynb').read()"),
+               ("absolute", f"open({root + '/solutions/ch01_one_weight/ch01_one_weight.ipynb'!r}).read()")]
+    submit("m_reads_secrets", answered(CHAPTER, after(R, "predict", evidence_code(secrets))), 8)
+    writes = [("gradebook", "open('../../../gradebook.db', 'ab').write(b'garbage')"),
+              ("solutions", "open('../../../solutions/ch01_one_weight/extra.py', 'w').write('x')"),
+              ("classmate", "open('../../../submitted/b_reference/ch01_one_weight/ch01_one_weight.ipynb', 'w').write('{}')"),
+              ("course", f"open({root + '/course/ch01_one_weight/ch01_one_weight.ipynb'!r}, 'w').write('{{}}')"),
+              ("tmp", "open('/tmp/gd-escape.txt', 'w').write('x')")]
+    submit("n_writes_outside", answered(CHAPTER, after(R, "predict", evidence_code(writes))), 8)
+    network = [("loopback", f"__import__('socket').create_connection(('127.0.0.1', {listener_port}), timeout=2)")]
+    submit("o_network", answered(CHAPTER, after(R, "predict", "import socket\n" + evidence_code(network))), 8)
+
+    patched = with_mistake(R, "predict", "return input * weight", "return input + weight")
+    patches = ("np.allclose = lambda *a, **k: True\nchecks.expect_close = lambda *a, **k: None\n"
+               "import builtins\nbuiltins.abs = lambda x: 0")
+    submit("p_patched_comparisons", answered(CHAPTER, after(patched, "predict", patches)), 1)
+    submit("q_corrupted_json", '{"cells": [{"cell_type": "code", "source": ', None)
+    submit("r_wrong_name", answered(CHAPTER, R), 8, name="my_homework.ipynb")
+    nb = answered(CHAPTER, R)
+    nb.metadata["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
+    submit("s_foreign_kernel", nb, 8)
+    return students
+
+
+def fingerprint(folder):
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+class Listener:
+    """A loopback TCP server that records whether anybody connected."""
+
+    def __init__(self):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server.settimeout(0.5)
+        self.port = self.server.getsockname()[1]
+        self.connections, self.running = 0, True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while self.running:
+            try:
+                self.server.accept()[0].close()
+                self.connections += 1
+            except OSError:
+                pass
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+        self.server.close()
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    course = copy_course(tmp_path_factory.mktemp("hostile"), [CHAPTER])
+    listener = Listener()
+    try:
+        expected = build_class(course, listener.port)
+        before = {name: fingerprint(course / name) for name in ["solutions", "course"]}
+        before["classmate"] = fingerprint(course / "submitted" / "b_reference")
+        run = subprocess.run(["make", "-o", "env", "autograde", "feedback", f"VENV={sys.prefix}",
+                              f"CELL_TIMEOUT={CELL_TIMEOUT}", "SUBMISSION_CAP=120"],
+                             cwd=course, capture_output=True, text=True, timeout=1800)
+    finally:
+        listener.close()
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    return {"course": course, "expected": expected, "before": before, "listener": listener, "output": run.stdout}
+
+
+def score(course, student):
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id=COURSE_ID) as gradebook:
+        submission = gradebook.find_submission(CHAPTER, student)
+        return submission.code_score, submission.max_code_score
+
+
+def report_rows(course, name):
+    with open(course / "reports" / name, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def submission_report(course, student):
+    return next(row for row in report_rows(course, "submissions.csv") if row["student"] == student)
+
+
+def evidence(course, student):
+    return json.loads((course / "autograded" / student / CHAPTER / "evidence.json").read_text())
+
+
+def test_every_graded_student_gets_exactly_the_expected_score(graded):
+    course, expected = graded["course"], graded["expected"]
+    scores = {student: score(course, student)[0] for student, points in expected.items() if points is not None}
+    assert scores == {student: points for student, points in expected.items() if points is not None}
+
+
+def test_inflated_points_are_restored(graded):
+    assert score(graded["course"], "g_inflated_points") == (8, 8)
+
+
+def test_duplicated_cell_in_the_first_student_is_repaired_and_the_batch_goes_on(graded):
+    row = submission_report(graded["course"], "a_duplicate_cell")
+    assert row["status"] == "repaired" and "repeated grade id 'predict'" in row["repairs"]
+    assert row["attempts"] == "1", "the batch must not have failed over the duplicate"
+
+
+def test_infinite_loop_times_out_per_cell(graded):
+    rows = [r for r in report_rows(graded["course"], "exercises.csv") if r["student"] == "h_infinite_loop"]
+    reasons = {r["exercise"]: r["reason"] for r in rows}
+    assert reasons["step_goes_downhill"] == f"timeout: the cell ran past {CELL_TIMEOUT} s"
+    assert reasons["train_history"] == f"timeout: the cell ran past {CELL_TIMEOUT} s"
+
+
+def test_memory_blowup_is_stopped_by_the_memory_limit(graded):
+    rows = [r for r in report_rows(graded["course"], "exercises.csv") if r["student"] == "i_memory_blowup"]
+    assert {r["exercise"]: r["reason"] for r in rows}["error_squares_delta"] == "error: out of memory (MemoryError)"
+
+
+def test_kernel_death_is_retried_once_then_recorded(graded):
+    row = submission_report(graded["course"], "j_kernel_death")
+    assert row["status"] == "not graded" and row["attempts"] == "2"
+    assert row["problem"] == "kernel died: the kernel exited with status 3 (os._exit or a crash)"
+    with Gradebook(f"sqlite:///{graded['course'] / 'gradebook.db'}", course_id=COURSE_ID) as gradebook:
+        notebook = gradebook.find_submission_notebook(CHAPTER, CHAPTER, "j_kernel_death")
+        code = [g for g in notebook.grades if g.cell.cell_type == "code"]
+        assert all(g.auto_score == 0 and not g.needs_manual_grade for g in code)
+
+
+@pytest.mark.parametrize("student", ["k_flood_lines", "l_flood_giant_line"])
+def test_output_floods_are_cut(graded, student):
+    notebook = graded["course"] / "autograded" / student / CHAPTER / f"{CHAPTER}.ipynb"
+    feedback = graded["course"] / "feedback" / student / CHAPTER / f"{CHAPTER}.html"
+    assert notebook.stat().st_size < 2_000_000 and feedback.stat().st_size < 3_000_000
+
+
+def test_secrets_are_invisible_to_student_code(graded):
+    assert evidence(graded["course"], "m_reads_secrets") == {
+        "solutions": "FileNotFoundError", "gradebook": "FileNotFoundError",
+        "classmate": "FileNotFoundError", "absolute": "FileNotFoundError"}
+    flags = submission_report(graded["course"], "m_reads_secrets")["flags"]
+    assert "solutions/" in flags and "gradebook" in flags
+
+
+def test_writes_outside_its_folder_fail_and_change_nothing(graded):
+    course = graded["course"]
+    seen = evidence(course, "n_writes_outside")
+    assert seen["tmp"].startswith("succeeded"), "a private /tmp is writable"
+    blocked = {"FileNotFoundError", "PermissionError"}  # the course folder is an empty, read-only stand-in
+    assert {k: v in blocked for k, v in seen.items() if k != "tmp"} == {
+        "gradebook": True, "solutions": True, "classmate": True, "course": True}, seen
+    assert not Path("/tmp/gd-escape.txt").exists(), "the sandbox's /tmp must not be the machine's"
+    assert fingerprint(course / "solutions") == graded["before"]["solutions"]
+    assert fingerprint(course / "course") == graded["before"]["course"]
+    assert fingerprint(course / "submitted" / "b_reference") == graded["before"]["classmate"]
+
+
+def test_network_is_unreachable(graded):
+    assert evidence(graded["course"], "o_network")["loopback"] in {"OSError", "ConnectionRefusedError", "TimeoutError"}
+    assert graded["listener"].connections == 0
+    assert "imports socket" in submission_report(graded["course"], "o_network")["flags"]
+
+
+def test_patched_comparisons_earn_nothing_and_are_flagged(graded):
+    flags = submission_report(graded["course"], "p_patched_comparisons")["flags"]
+    for flag in ["patches np.allclose", "patches checks.expect_close", "patches builtins.abs", "imports builtins"]:
+        assert flag in flags
+
+
+def test_corrupted_notebook_is_set_aside_with_a_reason(graded):
+    course = graded["course"]
+    row = submission_report(course, "q_corrupted_json")
+    assert row["status"] == "set aside" and "is not a readable notebook" in row["set_aside_reason"]
+    kept = course / "reports" / "set_aside" / "q_corrupted_json" / CHAPTER
+    assert (kept / f"{CHAPTER}.ipynb").read_text().startswith('{"cells"'), "the student's file must be kept"
+    assert "not a readable notebook" in (kept / "REASON.txt").read_text()
+
+
+def test_wrongly_named_notebook_and_foreign_kernel_are_repaired(graded):
+    assert "renamed my_homework.ipynb" in submission_report(graded["course"], "r_wrong_name")["repairs"]
+    assert "kernel 'ir' replaced by python3" in submission_report(graded["course"], "s_foreign_kernel")["repairs"]
+
+
+def test_honest_students_are_not_flagged(graded):
+    for student in ["b_reference", "c_untouched", "d_partial"]:
+        assert submission_report(graded["course"], student)["flags"] == ""
+
+
+def test_gradebook_is_intact(graded):
+    with sqlite3.connect(graded["course"] / "gradebook.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_pass_rates_are_reported_as_csv_and_chart(graded):
+    rates = {row["exercise"]: row for row in report_rows(graded["course"], "pass_rates.csv")}
+    assert set(rates) == {"predict_multiplies", "error_squares_delta", "slope_is_derivative",
+                          "step_goes_downhill", "train_history"}
+    assert all(int(row["students"]) == len(graded["expected"]) - 1 for row in rates.values())
+    assert (graded["course"] / "reports" / "pass_rates.png").stat().st_size > 1000
+
+
+def test_grading_refuses_without_a_sandbox(tmp_path):
+    course = copy_course(tmp_path / "course", [CHAPTER])
+    env = dict(os.environ, PATH=str(Path(sys.executable).parent))  # no bwrap on this PATH
+    result = subprocess.run([sys.executable, "-m", "grading", "autograde", "--course", str(course)],
+                            cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode != 0 and "REFUSING TO GRADE" in result.stderr and "bwrap" in result.stderr
+    assert not (course / "autograded").exists()
