@@ -10,6 +10,8 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 CHAPTERS = sorted(p.name for p in (ROOT / "solutions").glob("ch*") if p.is_dir())
 
+sys.path.insert(0, str(ROOT))  # the instructor's grading package, run from the course root
+
 # nbgrader runs `alembic` by name: the venv's bin must be on PATH, however pytest was started
 os.environ["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 os.environ.setdefault("MPLBACKEND", "Agg")

@@ -9,6 +9,7 @@ CSV export must agree.
 
 import csv
 import html
+import os
 import re
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from conftest import CHAPTERS, copy_course
+from grading import sandbox
 from mistakes import MISTAKES
 from submissions import answered, points_of, reference_answers, with_mistake
 
@@ -38,8 +40,10 @@ def student_notebook(chapter, student):
 
 
 def make(course, *targets):
+    # these submissions are trusted; without root and bubblewrap they are graded unsandboxed
+    unsafe = ["UNSAFE_NO_SANDBOX=1"] if sandbox.problems() and not os.environ.get("CI") else []
     return subprocess.run(
-        ["make", "-o", "env", *targets, f"VENV={sys.prefix}"],
+        ["make", "-o", "env", *targets, f"VENV={sys.prefix}", *unsafe],
         cwd=course, capture_output=True, text=True, timeout=1800,
     )
 

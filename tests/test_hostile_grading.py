@@ -23,14 +23,16 @@ import pytest
 from nbgrader.api import Gradebook
 
 from conftest import ROOT, copy_course
+from grading import sandbox
 from submissions import answered, reference_answers, with_mistake
 
 CHAPTER = "ch01_one_weight"
 COURSE_ID = "generalizing-gd"
 CELL_TIMEOUT = 5
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/bin/bwrap").exists(),
-                                reason="the grading sandbox needs root and bubblewrap (.ci/run installs it)")
+# the sandbox needs root and bubblewrap: CI always has them (.ci/run installs bubblewrap)
+pytestmark = pytest.mark.skipif(not os.environ.get("CI") and bool(sandbox.problems()),
+                                reason="the grading sandbox cannot run here: " + "; ".join(sandbox.problems()))
 
 
 def evidence_code(attempts):

@@ -1,0 +1,71 @@
+"""grading.preflight and grading.tamper on small notebooks the tests build themselves."""
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_notebook
+
+from grading import preflight, tamper
+
+ASSIGNMENT = "ch01_one_weight"
+
+
+def graded_cell(source, grade_id, locked=False):
+    cell = new_code_cell(source)
+    cell.metadata["nbgrader"] = {"grade_id": grade_id, "solution": not locked, "grade": locked,
+                                 "locked": locked, "schema_version": 3}
+    return cell
+
+
+def submit(course, student, nb=None, name=f"{ASSIGNMENT}.ipynb", text=None):
+    folder = course / "submitted" / student / ASSIGNMENT
+    folder.mkdir(parents=True)
+    if text is not None:
+        (folder / name).write_text(text)
+    else:
+        nb.metadata["kernelspec"] = nb.metadata.get("kernelspec", {"name": "python3"})
+        nbformat.write(nb, folder / name)
+    return folder / f"{ASSIGNMENT}.ipynb"
+
+
+def test_clean_submission_is_ok(tmp_path):
+    submit(tmp_path, "ann", new_notebook(cells=[graded_cell("x = 1", "predict")]))
+    result = preflight.check(tmp_path, "ann", ASSIGNMENT)
+    assert (result.status, result.notes, result.flags) == ("ok", [], [])
+
+
+def test_duplicated_grade_id_keeps_the_first_and_the_original(tmp_path):
+    path = submit(tmp_path, "bob", new_notebook(cells=[graded_cell("a = 1", "predict"), graded_cell("a = 2", "predict")]))
+    result = preflight.check(tmp_path, "bob", ASSIGNMENT)
+    cells = nbformat.read(path, as_version=4).cells
+    assert result.status == "repaired" and "nbgrader" in cells[0].metadata and "nbgrader" not in cells[1].metadata
+    assert cells[1].source == "a = 2", "the pasted code still runs"
+    assert (tmp_path / "reports/originals/bob" / ASSIGNMENT / path.name).exists()
+
+
+def test_single_wrongly_named_notebook_is_renamed(tmp_path):
+    submit(tmp_path, "cy", new_notebook(cells=[]), name="Untitled.ipynb")
+    result = preflight.check(tmp_path, "cy", ASSIGNMENT)
+    assert result.status == "repaired" and result.notes == [f"renamed Untitled.ipynb to {ASSIGNMENT}.ipynb"]
+
+
+def test_unreadable_or_missing_notebooks_are_set_aside_and_kept(tmp_path):
+    submit(tmp_path, "dee", text="not json at all")
+    submit(tmp_path, "eve", new_notebook(cells=[]), name="one.ipynb")
+    (tmp_path / "submitted/eve" / ASSIGNMENT / "two.ipynb").write_text("{}")
+    results = preflight.check_all(tmp_path, ASSIGNMENT)
+    assert [r.status for r in results] == ["set aside", "set aside"]
+    assert "is not a readable notebook" in results[0].notes[-1]
+    assert "found one.ipynb, two.ipynb" in results[1].notes[-1]
+    assert (tmp_path / "reports/set_aside/dee" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text() == "not json at all"
+    assert not (tmp_path / "submitted/dee").exists()
+
+
+def test_tampering_in_editable_cells_is_flagged_and_locked_cells_are_not_scanned():
+    nb = new_notebook(cells=[graded_cell("np.allclose = lambda *a, **k: True", "predict"),
+                             graded_cell("import builtins", "predict_test", locked=True)])
+    assert tamper.scan(nb) == ["predict: patches np.allclose"]
+
+
+def test_honest_code_raises_no_flag():
+    honest = "def train(w, x, g, alpha, n):\n    history = [w]\n    for _ in range(n):\n        w -= alpha * 2\n    return history"
+    assert tamper.scan_source(honest) == set()
+    assert tamper.scan_source("%matplotlib inline\nweights[0] = 1\nsum = 0") == set()
