@@ -100,7 +100,8 @@ grades: env ## export every score from the gradebook to grades.csv
 	@echo "wrote grades.csv"
 
 .PHONY: bench
-bench: env ## run the benchmarks in benchmarks/ and print their tables
+bench: env ## run the benchmarks in benchmarks/ and print their tables (installs their extras)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt
 	@for b in benchmarks/bench_*.py; do $(BIN)/python "$$b" || exit 1; done
 
 .PHONY: clean

@@ -163,7 +163,9 @@ def _show(value):
         return f"array of shape {array.shape}"
     if isinstance(value, np.ndarray) or array.ndim > 0:
         try:
-            return np.array2string(np.asarray(value, dtype=float), precision=8, separator=", ", max_line_width=200)
+            text = np.array2string(np.asarray(value, dtype=float), precision=8, separator=", ",
+                                   max_line_width=200, suppress_small=True)
+            return text.replace("\n", "\n" + " " * len("  expected: "))  # rows line up under the first
         except (TypeError, ValueError):
             return repr(value)
     if isinstance(value, (float, np.floating)):
