@@ -85,11 +85,15 @@ def prepare(course, limits=Limits()):
 
 
 def visible_paths(course):
-    """Folders inside the hidden course that the kernel still needs, read-only: Python and gdlib."""
+    """What the kernel needs, read-only, wherever it lives: the Python environment and gdlib.
+
+    The launcher binds each of them back only if it lies in a folder the sandbox empties
+    (the course, or /tmp as in a fresh clone under /tmp).
+    """
     import gdlib
 
-    needed = [Path(sys.prefix).resolve(), Path(gdlib.__file__).resolve().parent]
-    return [path for path in needed if course in path.parents or path == course]
+    needed = {Path(sys.prefix), Path(sys.base_prefix), Path(gdlib.__file__).parent}
+    return sorted({p.resolve() for p in needed} | needed)
 
 
 def kill_leftovers(course, limits=Limits()):

@@ -22,18 +22,32 @@ ipc_dir=$(dirname "$("$python" -c 'import json,sys; print(json.load(open(sys.arg
 chown -R "$uid:$uid" "$work"
 install -o "$uid" -m 0400 "$connection" "$work/.kernel-connection.json"
 
+# the sandbox sees the machine read-only, with an empty /tmp and the course replaced by an
+# empty folder; what it needs from there (Python, gdlib) and its own folder are put back
+tmpfs_roots=(/tmp)
+IFS=: read -r -a hidden <<< "${GD_SANDBOX_HIDE:-}"
+for path in "${hidden[@]}"; do [ -n "$path" ] && tmpfs_roots+=("$path"); done
+
+under_tmpfs() {  # is $1 strictly inside a folder this sandbox replaces with an empty one?
+  local root
+  for root in "${tmpfs_roots[@]}"; do case "$1" in "$root"/*) return 0 ;; esac; done
+  return 1
+}
+
 # folders bwrap creates to hold a mount point are private to root: open them on the way down
 traversable() {
   local path=$1 parents=()
   while [ "$path" != / ] && [ "$path" != . ]; do path=$(dirname "$path"); parents=("$path" "${parents[@]}"); done
-  for path in "${parents[@]}"; do [ "$path" != / ] && mounts+=(--perms 0755 --dir "$path"); done
+  for path in "${parents[@]}"; do under_tmpfs "$path" && mounts+=(--perms 0755 --dir "$path"); done
+  return 0
 }
 
 mounts=(--ro-bind / / --dev /dev --proc /proc --perms 1777 --tmpfs /tmp)
-IFS=: read -r -a hidden <<< "${GD_SANDBOX_HIDE:-}"
 for path in "${hidden[@]}"; do [ -n "$path" ] && mounts+=(--perms 0755 --tmpfs "$path"); done
 IFS=: read -r -a shown <<< "${GD_SANDBOX_SHOW:-}"
-for path in "${shown[@]}"; do [ -n "$path" ] && traversable "$path" && mounts+=(--ro-bind "$path" "$path"); done
+for path in "${shown[@]}"; do
+  [ -n "$path" ] && under_tmpfs "$path" && traversable "$path" && mounts+=(--ro-bind "$path" "$path")
+done
 for path in "$work" "$ipc_dir"; do traversable "$path"; mounts+=(--bind "$path" "$path"); done
 
 prlimit --as="${GD_SANDBOX_MEMORY:-4294967296}" --cpu="${GD_SANDBOX_CPU:-600}" \
