@@ -48,7 +48,8 @@ def exercise_rows(course, outcome, cell_timeout):
         except MissingEntry:
             return []
         for notebook in submission.notebooks:
-            for grade in sorted(notebook.grades, key=lambda g: g.cell.name):
+            order = {grade_id: index for index, grade_id in enumerate(cells)}  # notebook order
+            for grade in sorted(notebook.grades, key=lambda g: (order.get(g.cell.name, len(order)), g.cell.name)):
                 rows.append({
                     "assignment": outcome.assignment, "student": outcome.student, "exercise": grade.cell.name,
                     "kind": "auto" if grade.cell.cell_type == "code" else "manual",
