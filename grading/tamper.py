@@ -6,10 +6,12 @@ from the gradebook before grading anyway).
 """
 
 import ast
+import builtins
 import re
 
-GUARDED_MODULES = {"np", "numpy", "math", "builtins", "__builtins__", "checks", "gdlib", "plots", "linalg",
-                   "nbgrader", "sys", "os", "random", "operator", "unittest", "pytest", "testing"}
+GUARDED_MODULES = {"np", "numpy", "math", "builtins", "__builtins__", "checks", "gdlib", "plots", "linalg", "mnist",
+                   "nbgrader", "sys", "os", "random", "operator", "unittest", "pytest", "testing", "_methods"}
+BUILTIN_NAMES = set(dir(builtins))
 GUARDED_BUILTINS = {"abs", "all", "any", "len", "isinstance", "float", "int", "round", "zip", "range", "print",
                     "AssertionError", "Exception", "type", "bool", "min", "max"}
 SUSPICIOUS_CALLS = {
@@ -47,16 +49,33 @@ def scan_source(source):
         tree = ast.parse(_without_magics(source))
     except SyntaxError:
         return flags
+    guarded = GUARDED_MODULES | _aliases(tree)
     for node in ast.walk(tree):
-        flags |= _flags_for(node)
+        flags |= _flags_for(node, guarded)
     return flags
 
 
-def _flags_for(node):
+def _aliases(tree):
+    """Names this code binds to a guarded module or object (``import numpy as N``, ``B = __builtins__``)."""
+    aliases = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            aliases |= {alias.asname for alias in node.names
+                        if alias.asname and alias.name.split(".")[0] in GUARDED_MODULES | {"numpy"}}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in GUARDED_MODULES:
+            aliases |= {alias.asname or alias.name for alias in node.names}
+        elif (isinstance(node, ast.Assign) and isinstance(node.value, (ast.Name, ast.Attribute))
+              and _root_name(node.value) in GUARDED_MODULES):
+            aliases |= {target.id for target in node.targets if isinstance(target, ast.Name)}
+    return aliases
+
+
+def _flags_for(node, guarded):
     if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
         targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
-        return {flag for target in targets for flag in _target_flags(target)}
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in GUARDED_BUILTINS:
+        value = getattr(node, "value", None)
+        return {flag for target in targets for flag in _target_flags(target, guarded, value)}
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in BUILTIN_NAMES:
         return {f"redefines the builtin {node.name}()"}
     if isinstance(node, ast.Call):
         name = _call_name(node.func)
@@ -72,23 +91,34 @@ def _flags_for(node):
     return set()
 
 
-def _target_flags(target):
+def _target_flags(target, guarded, value=None):
     if isinstance(target, ast.Name) and target.id in GUARDED_BUILTINS:
         return {f"replaces the builtin {target.id}"}
-    if isinstance(target, (ast.Attribute, ast.Subscript)) and _root_name(target) in GUARDED_MODULES:
+    if isinstance(target, ast.Name) and target.id in BUILTIN_NAMES and isinstance(value, ast.Lambda):
+        return {f"replaces the builtin {target.id} with a function"}
+    if isinstance(target, ast.Subscript) and _call_name(getattr(target.value, "func", None)) in {"vars", "globals"}:
+        return {f"writes through {_call_name(target.value.func)}()"}
+    if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Attribute) and target.value.attr == "__dict__":
+        return {"writes through __dict__"}
+    if isinstance(target, (ast.Attribute, ast.Subscript)) and _root_name(target) in guarded:
         return {f"patches {ast.unparse(target)}"}
     if isinstance(target, (ast.Tuple, ast.List)):
-        return {flag for element in target.elts for flag in _target_flags(element)}
+        return {flag for element in target.elts for flag in _target_flags(element, guarded)}
     return set()
 
 
 def _root_name(node):
     while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "vars" and node.args:
+            node = node.args[0]
+            continue
         node = node.func if isinstance(node, ast.Call) else node.value
     return node.id if isinstance(node, ast.Name) else None
 
 
 def _call_name(func):
+    if func is None:
+        return None
     if isinstance(func, ast.Name):
         return func.id
     if isinstance(func, ast.Attribute):

@@ -69,3 +69,22 @@ def test_honest_code_raises_no_flag():
     honest = "def train(w, x, g, alpha, n):\n    history = [w]\n    for _ in range(n):\n        w -= alpha * 2\n    return history"
     assert tamper.scan_source(honest) == set()
     assert tamper.scan_source("%matplotlib inline\nweights[0] = 1\nsum = 0") == set()
+
+
+def test_aliases_and_indirect_writes_are_flagged():
+    cases = {
+        "import numpy as N\nN.allclose = f": "patches N.allclose",
+        "B = __builtins__\nB.abs = f": "patches B.abs",
+        "from numpy._core import _methods\n_methods._all = lambda *a, **k: True": "patches _methods._all",
+        "from gdlib import checks as C\nC.expect_true = print": "patches C.expect_true",
+        'vars(np)["allclose"] = f': "writes through vars()",
+        'globals()["_near"] = lambda *a: True': "writes through globals()",
+        "sum = lambda *a: 0": "replaces the builtin sum with a function",
+        "mnist.load = fake": "patches mnist.load",
+    }
+    for source, flag in cases.items():
+        assert flag in tamper.scan_source(source), source
+
+
+def test_arrays_built_with_numpy_are_not_mistaken_for_numpy():
+    assert tamper.scan_source("x = np.zeros(3)\nx[0] = 1\nW = np.eye(2)\nW[1, 1] -= 0.5") == set()
