@@ -16,11 +16,14 @@ class CheckFailed(AssertionError):
     """A visible check failed; the message says why."""
 
 
-def expect_close(got, expected, *, name, rtol=1e-6, atol=1e-9, mistakes=None):
+def expect_close(got, expected, *, name, rtol=1e-6, atol=1e-9, mistakes=None, uses=None):
     """Fail unless ``got`` matches ``expected`` (a number, a list or an array) within tolerance.
 
     ``mistakes`` maps a description of a classic mistake to the value that mistake
     produces; when ``got`` equals one of them, the message names the mistake.
+    ``uses`` maps the name of an earlier exercise this answer builds on to a pair
+    (call giving its result, expected result); when the answer is wrong and an earlier
+    one is too, the message says to fix the earlier one first.
     """
     got_array = _as_numbers(got, name, expected)
     expected_array = np.asarray(expected, dtype=float)
@@ -32,10 +35,25 @@ def expect_close(got, expected, *, name, rtol=1e-6, atol=1e-9, mistakes=None):
     lines += _where(got_array, expected_array, rtol, atol)
     lines.append(f"  expected: {_show(expected)}")
     lines.append(f"  got:      {_show(got)}")
-    hint = _recognise(got_array, expected_array, mistakes, rtol, atol)
+    broken = _broken_prerequisite(uses or {})
+    hint = None if broken else _recognise(got_array, expected_array, mistakes, rtol, atol)
+    lines += [broken] if broken else []
     if hint:
         lines.append(f"Likely mistake: {hint}")
     raise CheckFailed("\n".join(lines))
+
+
+def _broken_prerequisite(uses):
+    for earlier, (call, expected) in uses.items():
+        try:
+            result = call()
+            if _close(np.asarray(result, dtype=float), np.asarray(expected, dtype=float), 1e-6, 1e-9):
+                continue
+            found = f"it gives {_show(result)} where {_show(expected)} is expected"
+        except Exception as error:  # an unfinished or crashing earlier answer
+            found = f"it raises {type(error).__name__}"
+        return f"Likely cause: this builds on {earlier}, which is not right yet ({found}): fix {earlier} first."
+    return None
 
 
 def expect_true(condition, message):

@@ -96,3 +96,23 @@ def test_passed_says_hidden_tests_remain(capsys):
     checks.passed("predict")
     out = capsys.readouterr().out
     assert "predict: all visible checks passed" in out and "Hidden tests" in out
+
+
+def test_a_broken_earlier_exercise_is_named_before_any_guess():
+    message = failure(checks.expect_close, 2.12, 2.24, name="step", mistakes={"no factor 2": 2.12},
+                      uses={"slope": (lambda: -12, -24)})
+    assert "builds on slope, which is not right yet (it gives -12 where -24 is expected)" in message
+    assert "no factor 2" not in message
+
+
+def test_a_correct_earlier_exercise_leaves_the_usual_hint():
+    message = failure(checks.expect_close, 1.76, 2.24, name="step", mistakes={"sign flipped": 1.76},
+                      uses={"slope": (lambda: -24, -24)})
+    assert "Likely mistake: sign flipped" in message and "builds on" not in message
+
+
+def test_an_unfinished_earlier_exercise_is_named():
+    def unfinished():
+        raise NotImplementedError()
+    message = failure(checks.expect_close, 0, 6, name="train", uses={"step": (unfinished, 2.24)})
+    assert "step, which is not right yet (it raises NotImplementedError)" in message
