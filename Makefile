@@ -48,7 +48,9 @@ env: $(BIN)/.installed ## create the virtual environment (.venv) from requiremen
 .PHONY: lab
 lab: env ## learners: copy new chapters into workspace/ and open JupyterLab there
 	$(BIN)/python tools/sync_workspace.py course $(WORKSPACE)
-	cd $(WORKSPACE) && $(BIN)/jupyter lab --port=$(PORT) $(ROOT_ARGS) $(LAB_ARGS)
+	@# learners keep nbgrader's Validate button; the instructor's tools are switched off here
+	cd $(WORKSPACE) && JUPYTER_CONFIG_PATH=$(CURDIR)/tools/learner-config \
+	  $(BIN)/jupyter lab --port=$(PORT) $(ROOT_ARGS) $(LAB_ARGS)
 
 .PHONY: instructor-lab
 instructor-lab: env ## instructors: JupyterLab at the course root, with nbgrader's formgrader

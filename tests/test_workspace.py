@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -84,6 +85,12 @@ def test_make_lab_serves_the_learners_copy_and_release_leaves_it_alone(tmp_path)
         assert "ch01_one_weight.ipynb" in [item["name"] for item in listing["content"]]
         notebook = contents(port, "ch01_one_weight/ch01_one_weight.ipynb", token)
         assert notebook["type"] == "notebook" and notebook["content"]["cells"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token={token}", timeout=10) as reply:
+            page = reply.read().decode()
+        disabled = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                                        page, re.S).group(1))["disabledExtensions"]
+        assert "@jupyter/nbgrader:create-assignment" in disabled, "learners must not see the instructor's tools"
+        assert "@jupyter/nbgrader:validate-assignment" not in disabled, "learners keep the Validate button"
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
