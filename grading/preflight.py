@@ -6,7 +6,6 @@ A submission is ``submitted/<student>/<assignment>/``. Outcomes:
 - ``set aside``: moved to reports/set_aside/<student>/<assignment>/ with REASON.txt, not graded.
 """
 
-import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,7 +113,3 @@ def set_aside(course, result, reason):
         (Path(course) / "submitted" / result.student).rmdir()
     result.status, result.notes = "set aside", result.notes + [reason]
     return result
-
-
-def to_json(results):
-    return json.dumps([vars(r) for r in results], indent=1)

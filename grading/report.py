@@ -105,7 +105,7 @@ def submission_row(outcome, rows):
         "assignment": outcome.assignment, "student": outcome.student, "status": status,
         "score": sum(float(r["points"] or 0) for r in auto) if auto else "",
         "max_score": sum(float(r["max_points"]) for r in auto) if auto else "",
-        "attempts": outcome.attempts, "problem": outcome.problem,
+        "attempts": outcome.attempts, "problem": outcome.problem, "earlier_attempts": "; ".join(outcome.notes),
         "repairs": "; ".join(outcome.preflight.notes) if outcome.preflight.status != "set aside" else "",
         "set_aside_reason": outcome.preflight.notes[-1] if outcome.preflight.status == "set aside" else "",
         "flags": "; ".join(outcome.preflight.flags),

@@ -66,36 +66,39 @@ def nbgrader_options(course, settings):
 
 
 def grade_assignment(course, assignment, checked, options, env, settings, log):
-    outcomes = [Outcome(r.student, assignment, r) for r in checked if r.status != "set aside"]
-    outcomes_by_student = {o.student: o for o in outcomes}
+    """Grade one assignment's checked submissions: one batch, then each casualty alone, once."""
+    outcomes = [Outcome(r.student, assignment, r, attempts=1) for r in checked if r.status != "set aside"]
+    set_aside = [Outcome(r.student, assignment, r, problem=r.notes[-1]) for r in checked if r.status == "set aside"]
     if not outcomes:
-        return [Outcome(r.student, assignment, r, problem=r.notes[-1]) for r in checked]
+        return set_aside
     batch = nbgrader(course, ["autograde", assignment, "--force"] + options, env, settings)
-    for outcome in outcomes:
-        outcome.attempts = 1
-    retry = [o for o in outcomes if not fully_graded(course, assignment, o.student)
-             or kernel_died(env, assignment, o.student)]
-    if batch.returncode != 0 and not retry:
+    casualties = [o for o in outcomes if not fully_graded(course, assignment, o.student)
+                  or kernel_died(env, assignment, o.student)]
+    if batch.returncode != 0 and not casualties:
         log(f"nbgrader reported problems for {assignment}:\n{tail(batch)}")
-    for outcome in retry:
-        reason = death_reason(env, assignment, outcome.student) or f"not graded: {last_error(batch)}"
-        log(f"{outcome.student}/{assignment}: {reason}; grading it again on its own")
-        outcome.notes.append(f"attempt 1: {reason}")
-        clear_death_notes(env, assignment, outcome.student)
-        single = nbgrader(course, ["autograde", assignment, f"--student={outcome.student}", "--force"] + options,
-                          env, settings)
-        outcome.attempts = 2
-        if fully_graded(course, assignment, outcome.student) and not kernel_died(env, assignment, outcome.student):
-            continue
-        outcome.problem = death_reason(env, assignment, outcome.student) or f"nbgrader failed: {last_error(single)}"
-        record_zero(course, assignment, outcome.student, outcome.problem)
-        log(f"{outcome.student}/{assignment}: {outcome.problem}; recorded as 0 points for the ungraded tests")
+    for outcome in casualties:
+        regrade_alone(course, outcome, batch, options, env, settings, log)
     for outcome in outcomes:
         outcome.graded = not outcome.problem
     if settings.use_sandbox:
         sandbox.kill_leftovers(course, settings.limits)
-    set_aside = [Outcome(r.student, assignment, r, problem=r.notes[-1]) for r in checked if r.status == "set aside"]
-    return list(outcomes_by_student.values()) + set_aside
+    return outcomes + set_aside
+
+
+def regrade_alone(course, outcome, batch, options, env, settings, log):
+    """Grade one submission on its own; if it still fails, record 0 points and the reason."""
+    assignment, student = outcome.assignment, outcome.student
+    reason = death_reason(env, assignment, student) or f"not graded: {last_error(batch)}"
+    log(f"{student}/{assignment}: {reason}; grading it again on its own")
+    outcome.notes.append(f"attempt 1: {reason}")
+    clear_death_notes(env, assignment, student)
+    single = nbgrader(course, ["autograde", assignment, f"--student={student}", "--force"] + options, env, settings)
+    outcome.attempts = 2
+    if fully_graded(course, assignment, student) and not kernel_died(env, assignment, student):
+        return
+    outcome.problem = death_reason(env, assignment, student) or f"nbgrader failed: {last_error(single)}"
+    record_zero(course, assignment, student, outcome.problem)
+    log(f"{student}/{assignment}: {outcome.problem}; recorded as 0 points for the ungraded tests")
 
 
 def nbgrader(course, arguments, env, settings):

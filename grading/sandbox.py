@@ -71,7 +71,7 @@ def prepare(course, limits=Limits()):
         "JUPYTER_PATH": os.pathsep.join(filter(None, [str(runtime), os.environ.get("JUPYTER_PATH")])),
         "GD_SANDBOX_HIDE": str(course),
         "GD_SANDBOX_NOTES": str(runtime / "notes"),
-        "GD_SANDBOX_SHOW": os.pathsep.join(str(p) for p in visible_paths(course)),
+        "GD_SANDBOX_SHOW": os.pathsep.join(str(p) for p in visible_paths()),
         "GD_SANDBOX_UID": str(limits.uid),
         "GD_SANDBOX_MEMORY": str(limits.memory_bytes),
         "GD_SANDBOX_CPU": str(limits.cpu_seconds),
@@ -84,7 +84,7 @@ def prepare(course, limits=Limits()):
     return options, env, runtime
 
 
-def visible_paths(course):
+def visible_paths():
     """What the kernel needs, read-only, wherever it lives: the Python environment and gdlib.
 
     The launcher binds each of them back only if it lies in a folder the sandbox empties
