@@ -32,11 +32,13 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 from nbgrader.converters.autograde import Autograde  # noqa: E402
 
-from grading.preprocessors import TruncateLongOutputs  # noqa: E402
+from grading.preprocessors import ResilientExecute, TruncateLongOutputs  # noqa: E402
 
-# outputs: at most 1,000 lines per cell (nbgrader's LimitOutput) and 20,000 characters per output
+# a kernel that dies costs only the cells that need what killed it (ResilientExecute replaces
+# Execute); outputs: at most 1,000 lines per cell (LimitOutput) and 20,000 characters per output
 _steps = Autograde.class_traits()["autograde_preprocessors"].default()
-c.Autograde.autograde_preprocessors = _steps[:4] + [TruncateLongOutputs] + _steps[4:]  # after LimitOutput
+assert _steps[0].__name__ == "Execute" and _steps[3].__name__ == "LimitOutput", _steps
+c.Autograde.autograde_preprocessors = [ResilientExecute] + _steps[1:4] + [TruncateLongOutputs] + _steps[4:]
 
 c.ClearSolutions.code_stub = {
     "python": "# YOUR CODE HERE\nraise NotImplementedError()",

@@ -78,6 +78,8 @@ def reason(grade, cell, outcome, cell_timeout):
         return f"timeout: the cell ran past {cell_timeout} s"
     if name == "NotImplementedError":
         return "not answered"
+    if name == "KernelDied":
+        return value.split(", while running")[0]
     if name == "MemoryError":
         return "error: out of memory (MemoryError)"
     if name in {"CheckFailed", "AssertionError"}:

@@ -1,8 +1,9 @@
 """Autograde every submission so that no single submission can stop, stall or corrupt the batch.
 
 For each assignment: preflight every submission; grade them all in one nbgrader process
-(the fast path); grade again, one at a time, any student that the batch left ungraded or whose
-kernel died; record what could not be graded, with its reason, as zero points in the gradebook.
+(the fast path), in which a dying kernel costs only the cells that kill it (ResilientExecute);
+grade again, alone, any student that the batch still left ungraded; record what could not be
+graded, with its reason, as zero points in the gradebook.
 """
 
 import os
@@ -72,8 +73,11 @@ def grade_assignment(course, assignment, checked, options, env, settings, log):
     if not outcomes:
         return set_aside
     batch = nbgrader(course, ["autograde", assignment, "--force"] + options, env, settings)
-    casualties = [o for o in outcomes if not fully_graded(course, assignment, o.student)
-                  or kernel_died(env, assignment, o.student)]
+    casualties = [o for o in outcomes if not fully_graded(course, assignment, o.student)]
+    for outcome in outcomes:
+        if outcome not in casualties and sandbox.kernel_died(env, assignment, outcome.student):
+            outcome.notes.append(sandbox.death_reason(env, assignment, outcome.student)
+                                 + "; the cells after the one that killed it ran in a fresh kernel")
     if batch.returncode != 0 and not casualties:
         log(f"nbgrader reported problems for {assignment}:\n{tail(batch)}")
     for outcome in casualties:
@@ -88,15 +92,15 @@ def grade_assignment(course, assignment, checked, options, env, settings, log):
 def regrade_alone(course, outcome, batch, options, env, settings, log):
     """Grade one submission on its own; if it still fails, record 0 points and the reason."""
     assignment, student = outcome.assignment, outcome.student
-    reason = death_reason(env, assignment, student) or f"not graded: {last_error(batch)}"
+    reason = sandbox.death_reason(env, assignment, student) or f"not graded: {last_error(batch)}"
     log(f"{student}/{assignment}: {reason}; grading it again on its own")
     outcome.notes.append(f"attempt 1: {reason}")
-    clear_death_notes(env, assignment, student)
+    sandbox.clear_death_notes(env, assignment, student)
     single = nbgrader(course, ["autograde", assignment, f"--student={student}", "--force"] + options, env, settings)
     outcome.attempts = 2
-    if fully_graded(course, assignment, student) and not kernel_died(env, assignment, student):
+    if fully_graded(course, assignment, student):
         return
-    outcome.problem = death_reason(env, assignment, student) or f"nbgrader failed: {last_error(single)}"
+    outcome.problem = sandbox.death_reason(env, assignment, student) or f"nbgrader failed: {last_error(single)}"
     record_zero(course, assignment, student, outcome.problem)
     log(f"{student}/{assignment}: {outcome.problem}; recorded as 0 points for the ungraded tests")
 
@@ -135,34 +139,6 @@ def fully_graded(course, assignment, student):
             return False
         return all(grade.auto_score is not None for notebook in submission.notebooks
                    for grade in notebook.grades if grade.cell.cell_type == "code")
-
-
-def death_notes(env, assignment, student):
-    """The files in which the sandbox launcher notes how this submission's kernel ended."""
-    folder = Path(env.get("GD_SANDBOX_NOTES", "/nonexistent"))
-    return folder / f"{student}--{assignment}.exit", folder / f"{student}--{assignment}.wall"
-
-
-def kernel_died(env, assignment, student):
-    return any(note.exists() for note in death_notes(env, assignment, student))
-
-
-def clear_death_notes(env, assignment, student):
-    for note in death_notes(env, assignment, student):
-        note.unlink(missing_ok=True)
-
-
-def death_reason(env, assignment, student):
-    """Say why the kernel of this submission died, from the notes the sandbox launcher left."""
-    exit_note, wall_note = death_notes(env, assignment, student)
-    if wall_note.exists():
-        return f"killed: the submission ran past the {wall_note.read_text().strip()}"
-    if not exit_note.exists():
-        return ""
-    status = int(exit_note.read_text().strip() or 0)
-    causes = {137: "killed (SIGKILL: out of memory or killed by the system)", 152: "killed: CPU time limit reached",
-              153: "killed: file size limit reached"}
-    return "kernel died: " + causes.get(status, f"the kernel exited with status {status} (os._exit or a crash)")
 
 
 def record_zero(course, assignment, student, reason):

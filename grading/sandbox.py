@@ -104,3 +104,31 @@ def kill_leftovers(course, limits=Limits()):
     """
     pattern = str(Path(course).resolve() / "autograded") + "/"
     subprocess.run(["pkill", "-KILL", "-U", str(limits.uid), "-f", pattern], capture_output=True)
+
+
+def death_notes(env, assignment, student):
+    """The files in which the sandbox launcher notes how this submission's kernel ended."""
+    folder = Path(env.get("GD_SANDBOX_NOTES", "/nonexistent"))
+    return folder / f"{student}--{assignment}.exit", folder / f"{student}--{assignment}.wall"
+
+
+def kernel_died(env, assignment, student):
+    return any(note.exists() for note in death_notes(env, assignment, student))
+
+
+def clear_death_notes(env, assignment, student):
+    for note in death_notes(env, assignment, student):
+        note.unlink(missing_ok=True)
+
+
+def death_reason(env, assignment, student):
+    """Say why the kernel of this submission died, from the notes the sandbox launcher left."""
+    exit_note, wall_note = death_notes(env, assignment, student)
+    if wall_note.exists():
+        return f"killed: the submission ran past the {wall_note.read_text().strip()}"
+    if not exit_note.exists():
+        return ""
+    status = int(exit_note.read_text().strip() or 0)
+    causes = {137: "killed (SIGKILL: out of memory or killed by the system)", 152: "killed: CPU time limit reached",
+              153: "killed: file size limit reached"}
+    return "kernel died: " + causes.get(status, f"the kernel exited with status {status} (os._exit or a crash)")

@@ -91,7 +91,9 @@ def build_class(course, listener_port):
     submit("h_infinite_loop", answered(CHAPTER, with_mistake(R, "step", "    return weight", "    while True:\n        pass\n    return weight")), 4)
     blowup = '    hog = []\n    while True:\n        hog.append(b"x" * 10_000_000)\n    return (pred - goal) ** 2'
     submit("i_memory_blowup", answered(CHAPTER, with_mistake(R, "error", "    return (pred - goal) ** 2", blowup)), 7)
-    submit("j_kernel_death", answered(CHAPTER, with_mistake(R, "train", "    history = [weight]", "    import os\n    os._exit(3)")), 0)
+    submit("j_kernel_death", answered(CHAPTER, with_mistake(R, "train", "    history = [weight]", "    import os\n    os._exit(3)")), 6)
+    submit("j_kernel_death_everywhere",
+           answered(CHAPTER, with_mistake(R, "predict", "    return input * weight", "    import os\n    os._exit(4)")), 0)
     submit("k_flood_lines", answered(CHAPTER, after(R, "predict", 'print("\\n".join(["spam"] * 1_000_000))')), 8)
     submit("l_flood_giant_line", answered(CHAPTER, after(R, "predict", 'print("x" * 50_000_000)')), 8)
 
@@ -215,12 +217,22 @@ def test_memory_blowup_is_stopped_by_the_memory_limit(graded):
     assert {r["exercise"]: r["reason"] for r in rows}["error_squares_delta"] == "error: out of memory (MemoryError)"
 
 
-def test_kernel_death_is_retried_once_then_recorded(graded):
+def test_kernel_death_costs_only_the_cells_that_need_the_fatal_code(graded):
     row = submission_report(graded["course"], "j_kernel_death")
+    assert row["status"] == "ok" and row["attempts"] == "1" and "fresh kernel" in row["earlier_attempts"]
+    rows = [r for r in report_rows(graded["course"], "exercises.csv") if r["student"] == "j_kernel_death"]
+    reasons = {r["exercise"]: r["reason"] for r in rows if r["kind"] == "auto"}
+    assert reasons == {"predict_multiplies": "", "error_squares_delta": "", "slope_is_derivative": "",
+                       "step_goes_downhill": "",
+                       "train_history": "kernel died: the kernel exited with status 3 (os._exit or a crash)"}
+
+
+def test_a_kernel_that_keeps_dying_is_retried_once_then_recorded(graded):
+    row = submission_report(graded["course"], "j_kernel_death_everywhere")
     assert row["status"] == "not graded" and row["attempts"] == "2"
-    assert row["problem"] == "kernel died: the kernel exited with status 3 (os._exit or a crash)"
+    assert row["problem"] == "kernel died: the kernel exited with status 4 (os._exit or a crash)"
     with Gradebook(f"sqlite:///{graded['course'] / 'gradebook.db'}", course_id=COURSE_ID) as gradebook:
-        notebook = gradebook.find_submission_notebook(CHAPTER, CHAPTER, "j_kernel_death")
+        notebook = gradebook.find_submission_notebook(CHAPTER, CHAPTER, "j_kernel_death_everywhere")
         code = [g for g in notebook.grades if g.cell.cell_type == "code"]
         assert all(g.auto_score == 0 and not g.needs_manual_grade for g in code)
 
