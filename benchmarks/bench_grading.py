@@ -40,15 +40,15 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 
 import nbformat  # noqa: E402
 import nbgrader  # noqa: E402
-from nbgrader.api import Gradebook, MissingEntry  # noqa: E402
+from nbgrader.api import MissingEntry  # noqa: E402
 
-from conftest import copy_course  # noqa: E402  (also puts the venv's bin on PATH, as the tests do)
-from grading import sandbox  # noqa: E402
+from conftest import copy_course, make_command as make  # noqa: E402  (also puts the venv's bin on PATH, as the tests do)
+from grading import sandbox
+from grading.run import gradebook  # noqa: E402
 from mistakes import MISTAKES  # noqa: E402
 from submissions import answered, points_of, reference_answers, with_mistake  # noqa: E402
 
 CHAPTER = "ch01_one_weight"
-COURSE_ID = "generalizing-gd"
 KINDS = ("reference", "untouched", "mistake")  # the rotation of the synthetic class
 COMMAND_CAP = 1800  # seconds any one command may take before the benchmark gives up on it
 
@@ -175,10 +175,6 @@ def run(command, course):
     return seconds, subprocess.CompletedProcess(command, process.returncode, stdout, stderr), others
 
 
-def make(*arguments):
-    return ["make", "-o", "env", *arguments, f"VENV={sys.prefix}"]
-
-
 def fresh_courses(template, folders):
     """Identical copies of the template, each with a fresh gradebook made by `make gradebook.db` (untimed).
 
@@ -198,10 +194,10 @@ def fresh_courses(template, folders):
 def scores(course, students):
     """Map each student to the total score the gradebook holds (None: no submission recorded)."""
     result = {}
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id=COURSE_ID) as gradebook:
+    with gradebook(course) as book:
         for student in students:
             try:
-                result[student] = gradebook.find_submission(CHAPTER, student).score
+                result[student] = book.find_submission(CHAPTER, student).score
             except MissingEntry:
                 result[student] = None
     return result

@@ -11,9 +11,9 @@ import csv
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import MissingEntry
 
-from grading.run import COURSE_ID, db_url
+from grading.run import gradebook
 
 TIMEOUTS = {"CellTimeoutError", "KeyboardInterrupt", "TimeoutError"}
 
@@ -42,9 +42,9 @@ def exercise_rows(course, outcome, cell_timeout):
         return []
     cells = autograded_cells(course, outcome.assignment, outcome.student)
     rows = []
-    with Gradebook(db_url(course), course_id=COURSE_ID) as gradebook:
+    with gradebook(course) as book:
         try:
-            submission = gradebook.find_submission(outcome.assignment, outcome.student)
+            submission = book.find_submission(outcome.assignment, outcome.student)
         except MissingEntry:
             return []
         for notebook in submission.notebooks:

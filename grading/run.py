@@ -8,6 +8,7 @@ graded, with its reason, as zero points in the gradebook.
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -51,7 +52,7 @@ def autograde(course, assignments, settings=Settings(), log=print):
                 log(f"preflight {result.student}/{assignment}: {result.status}: {'; '.join(result.notes)}")
         outcomes += grade_assignment(course, assignment, checked, options, env, settings, log)
     if runtime:
-        subprocess.run(["rm", "-rf", str(runtime)])
+        shutil.rmtree(runtime, ignore_errors=True)
     return outcomes
 
 
@@ -132,9 +133,9 @@ def nbgrader(course, arguments, env, settings):
 
 def fully_graded(course, assignment, student):
     """True when every autograded test cell of this submission has a score in the gradebook."""
-    with Gradebook(db_url(course), course_id=COURSE_ID) as gradebook:
+    with gradebook(course) as book:
         try:
-            submission = gradebook.find_submission(assignment, student)
+            submission = book.find_submission(assignment, student)
         except MissingEntry:
             return False
         return all(grade.auto_score is not None for notebook in submission.notebooks
@@ -143,9 +144,9 @@ def fully_graded(course, assignment, student):
 
 def record_zero(course, assignment, student, reason):
     """Give 0 points to every autograded test that could not run, with the reason as a comment."""
-    with Gradebook(db_url(course), course_id=COURSE_ID) as gradebook:
+    with gradebook(course) as book:
         try:
-            submission = gradebook.find_submission(assignment, student)
+            submission = book.find_submission(assignment, student)
         except MissingEntry:
             return
         for notebook in submission.notebooks:
@@ -155,11 +156,12 @@ def record_zero(course, assignment, student, reason):
             for comment in notebook.comments:
                 if comment.cell.name in {g.cell.name for g in notebook.grades if g.cell.cell_type == "code"}:
                     comment.auto_comment = f"Not graded: {reason}."
-        gradebook.db.commit()
+        book.db.commit()
 
 
-def db_url(course):
-    return f"sqlite:///{Path(course) / 'gradebook.db'}"
+def gradebook(course):
+    """Open the course's gradebook (use as a context manager)."""
+    return Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}", course_id=COURSE_ID)
 
 
 def last_error(completed):

@@ -43,3 +43,8 @@ def copy_course(target, chapters=CHAPTERS):
         for folder in ["solutions", "course"]:
             shutil.copytree(ROOT / folder / chapter, target / folder / chapter)
     return target
+
+
+def make_command(*arguments):
+    """`make` in a copied course, using this venv and never rebuilding it."""
+    return ["make", "-o", "env", *arguments, f"VENV={sys.prefix}"]

@@ -12,19 +12,17 @@ import html
 import os
 import re
 import subprocess
-import sys
 import time
 
 import nbformat
 import pytest
-from nbgrader.api import Gradebook
 
-from conftest import CHAPTERS, copy_course
+from conftest import CHAPTERS, copy_course, make_command
 from grading import sandbox
+from grading.run import gradebook
 from mistakes import MISTAKES
 from submissions import answered, points_of, reference_answers, with_mistake
 
-COURSE_ID = "generalizing-gd"
 STUDENTS = ("reference", "untouched", "mistake")
 
 
@@ -43,7 +41,7 @@ def make(course, *targets):
     # these submissions are trusted; without root and bubblewrap they are graded unsandboxed
     unsafe = ["UNSAFE_NO_SANDBOX=1"] if sandbox.problems() and not os.environ.get("CI") else []
     return subprocess.run(
-        ["make", "-o", "env", *targets, f"VENV={sys.prefix}", *unsafe],
+        make_command(*targets, *unsafe),
         cwd=course, capture_output=True, text=True, timeout=1800,
     )
 
@@ -71,8 +69,8 @@ def graded_course(tmp_path_factory):
 
 def autograded_scores(course, chapter, student):
     """Map each autograded cell's grade_id to its score, read from the gradebook."""
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id=COURSE_ID) as gradebook:
-        notebook = gradebook.find_submission_notebook(chapter, chapter, student)
+    with gradebook(course) as book:
+        notebook = book.find_submission_notebook(chapter, chapter, student)
         return {grade.name: grade.auto_score for grade in notebook.grades if grade.cell.cell_type == "code"}
 
 
@@ -110,7 +108,7 @@ def test_feedback_shows_the_diagnostic_message(graded_course, chapter):
 
 
 def test_written_answers_wait_for_the_instructor(graded_course, chapter):
-    with Gradebook(f"sqlite:///{graded_course / 'gradebook.db'}", course_id=COURSE_ID) as gradebook:
-        notebook = gradebook.find_submission_notebook(chapter, chapter, "reference")
+    with gradebook(graded_course) as book:
+        notebook = book.find_submission_notebook(chapter, chapter, "reference")
         written = [grade for grade in notebook.grades if grade.cell.cell_type == "markdown"]
         assert written and all(grade.needs_manual_grade for grade in written)

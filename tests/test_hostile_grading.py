@@ -20,14 +20,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbgrader.api import Gradebook
 
-from conftest import ROOT, copy_course
+from conftest import ROOT, copy_course, make_command
 from grading import sandbox
+from grading.run import gradebook
 from submissions import answered, reference_answers, with_mistake
 
 CHAPTER = "ch01_one_weight"
-COURSE_ID = "generalizing-gd"
 CELL_TIMEOUT = 5
 
 # the sandbox needs root and bubblewrap: CI always has them (.ci/run installs bubblewrap)
@@ -161,8 +160,7 @@ def graded(tmp_path_factory):
         expected = build_class(course, listener.port)
         before = {name: fingerprint(course / name) for name in ["solutions", "course"]}
         before["classmate"] = fingerprint(course / "submitted" / "b_reference")
-        run = subprocess.run(["make", "-o", "env", "autograde", "feedback", f"VENV={sys.prefix}",
-                              f"CELL_TIMEOUT={CELL_TIMEOUT}", "SUBMISSION_CAP=120"],
+        run = subprocess.run(make_command("autograde", "feedback", f"CELL_TIMEOUT={CELL_TIMEOUT}", "SUBMISSION_CAP=120"),
                              cwd=course, capture_output=True, text=True, timeout=1800)
     finally:
         listener.close()
@@ -171,8 +169,8 @@ def graded(tmp_path_factory):
 
 
 def score(course, student):
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id=COURSE_ID) as gradebook:
-        submission = gradebook.find_submission(CHAPTER, student)
+    with gradebook(course) as book:
+        submission = book.find_submission(CHAPTER, student)
         return submission.code_score, submission.max_code_score
 
 
@@ -231,8 +229,8 @@ def test_a_kernel_that_keeps_dying_is_retried_once_then_recorded(graded):
     row = submission_report(graded["course"], "j_kernel_death_everywhere")
     assert row["status"] == "not graded" and row["attempts"] == "2"
     assert row["problem"] == "kernel died: the kernel exited with status 4 (os._exit or a crash)"
-    with Gradebook(f"sqlite:///{graded['course'] / 'gradebook.db'}", course_id=COURSE_ID) as gradebook:
-        notebook = gradebook.find_submission_notebook(CHAPTER, CHAPTER, "j_kernel_death_everywhere")
+    with gradebook(graded['course']) as book:
+        notebook = book.find_submission_notebook(CHAPTER, CHAPTER, "j_kernel_death_everywhere")
         code = [g for g in notebook.grades if g.cell.cell_type == "code"]
         assert all(g.auto_score == 0 and not g.needs_manual_grade for g in code)
 

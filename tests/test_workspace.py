@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, copy_course
+from conftest import ROOT, copy_course, make_command
 
 sys.path.insert(0, str(ROOT / "tools"))
 from sync_workspace import sync  # noqa: E402
@@ -78,7 +78,7 @@ def test_make_lab_serves_the_learners_copy_and_release_leaves_it_alone(tmp_path)
     port, token = free_port(), "test-token"
     lab_args = f"--no-browser --ServerApp.token={token} --ServerApp.ip=127.0.0.1 --LabApp.news_url=None"
     log = (tmp_path / "lab.log").open("w")
-    server = subprocess.Popen(["make", "-o", "env", "lab", f"PORT={port}", f"LAB_ARGS={lab_args}", f"VENV={sys.prefix}"],
+    server = subprocess.Popen(make_command("lab", f"PORT={port}", f"LAB_ARGS={lab_args}"),
                               cwd=course, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         listing = wait_for_contents(port, "ch01_one_weight", token, server, tmp_path / "lab.log")
@@ -98,7 +98,7 @@ def test_make_lab_serves_the_learners_copy_and_release_leaves_it_alone(tmp_path)
     learner_copy = course / "workspace/ch01_one_weight/ch01_one_weight.ipynb"
     learner_copy.write_text(learner_copy.read_text().replace("raise NotImplementedError()", "return input * weight", 1))
     edited = learner_copy.read_bytes()
-    result = subprocess.run(["make", "-o", "env", "release", "A=ch01_one_weight", f"VENV={sys.prefix}"],
+    result = subprocess.run(make_command("release", "A=ch01_one_weight"),
                             cwd=course, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert learner_copy.read_bytes() == edited
