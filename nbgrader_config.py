@@ -31,14 +31,22 @@ c.Execute.interrupt_on_timeout = True
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 from nbgrader.converters.autograde import Autograde  # noqa: E402
+from nbgrader.converters.generate_feedback import GenerateFeedback  # noqa: E402
 
-from grading.preprocessors import ResilientExecute, TruncateLongOutputs  # noqa: E402
+from grading.preprocessors import (  # noqa: E402
+    HideHiddenTests, JudgedExecute, JudgedSaveAutoGrades, TruncateLongOutputs)
 
-# a kernel that dies costs only the cells that need what killed it (ResilientExecute replaces
-# Execute); outputs: at most 1,000 lines per cell (LimitOutput) and 20,000 characters per output
+# the kernel only runs the visible checks and answers the hidden tests' requests; JudgedExecute
+# decides every test cell in this process and JudgedSaveAutoGrades scores by its verdicts alone.
+# A kernel that dies costs only the cells that need what killed it; outputs: at most 1,000
+# lines per cell (LimitOutput) and 20,000 characters per output
 _steps = Autograde.class_traits()["autograde_preprocessors"].default()
-assert _steps[0].__name__ == "Execute" and _steps[3].__name__ == "LimitOutput", _steps
-c.Autograde.autograde_preprocessors = [ResilientExecute] + _steps[1:4] + [TruncateLongOutputs] + _steps[4:]
+assert [s.__name__ for s in _steps] == ["Execute", "IgnorePattern", "ClearMetadataPreprocessor", "LimitOutput",
+                                        "SaveAutoGrades", "AssignLatePenalties", "CheckCellMetadata"], _steps
+c.Autograde.autograde_preprocessors = [JudgedExecute, *_steps[1:4], TruncateLongOutputs, JudgedSaveAutoGrades,
+                                       *_steps[5:]]
+# feedback shows each failed hidden test's message, never its code
+c.GenerateFeedback.preprocessors = [HideHiddenTests, *GenerateFeedback.class_traits()["preprocessors"].default()]
 
 c.ClearSolutions.code_stub = {
     "python": "# YOUR CODE HERE\nraise NotImplementedError()",

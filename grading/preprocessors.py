@@ -2,15 +2,20 @@
 
 import copy
 import os
+import re
+import secrets
 import time
 from pathlib import Path
 
 import nbformat
+import numpy as np
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor, SaveAutoGrades
 from traitlets import Integer
 
+from grading import hidden
+from grading.hidden import collector, judge
 from grading.sandbox import death_reason
 
 NOTICE = "\n... [output truncated by the grader: {dropped:,} more characters]\n"
@@ -57,24 +62,30 @@ class ResilientExecute(Execute):
     max_deaths = Integer(5, help="kernel deaths survived per notebook").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
-        self._fatal, self._started = set(), time.monotonic()
+        self._fatal, self._deaths, self._started = set(), 0, time.monotonic()
         return super().preprocess(nb, resources, km)
 
     def preprocess_cell(self, cell, resources, index):
         try:
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
-            if len(self._fatal) >= self.max_deaths or self._past_wall_cap():
-                raise
-        self._fatal.add(index)
+            self._survive_death(replay_until=index, fatal=index)
         cell.outputs.append(nbformat.v4.new_output(
             "error", ename="KernelDied", evalue=self._why(), traceback=[f"KernelDied: {self._why()}"]))
+        return cell, self.resources
+
+    def _survive_death(self, replay_until, fatal=None):
+        """Restart the kernel and replay the code cells before ``replay_until``, except the fatal ones."""
+        self._deaths += 1
+        if self._deaths > self.max_deaths or self._past_wall_cap():
+            raise DeadKernelError(f"the kernel died {self._deaths} times")
+        if fatal is not None:
+            self._fatal.add(fatal)
         self._restart()
-        for earlier in range(index):
+        for earlier in range(replay_until):
             replay = self.nb.cells[earlier]
             if replay.cell_type == "code" and earlier not in self._fatal:
                 self.execute_cell(copy.deepcopy(replay), earlier, store_history=False)
-        return cell, self.resources
 
     def _restart(self):
         self.kc.stop_channels()
@@ -88,3 +99,114 @@ class ResilientExecute(Execute):
         folder = Path((self.resources or {}).get("metadata", {}).get("path") or os.getcwd()).resolve()
         reason = death_reason(os.environ, folder.name, folder.parent.name) or "the kernel died"
         return f"{reason}, while running this cell; the cells after it ran in a fresh kernel"
+
+
+class JudgedExecute(ResilientExecute):
+    """Execute a submission; decide every graded test cell in this process, from evidence only.
+
+    Before execution the hidden region of every graded test cell is removed, so the kernel
+    runs only the visible checks. When a test cell's visible checks pass, the cell's hidden
+    test (``grading/hidden/<assignment>.py``) sends its requests, with inputs drawn from a
+    fresh seed and a one-time token, to the kernel in a separate, unrecorded execution; the
+    collector answers with plain data, and the test decides here. A test cell earns its
+    points only on a verdict reached this way in this run: one that was skipped, never
+    reached or answered with forged or missing evidence earns nothing. The verdicts go to
+    ``JudgedSaveAutoGrades`` through ``resources``, never through the notebook.
+    """
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._verdicts, self._tests = {}, {}
+        for index, cell in enumerate(nb.cells):
+            if is_graded_test(cell):
+                self._tests[index] = cell.metadata["nbgrader"]["grade_id"]
+                cell.source = without_hidden_tests(cell.source)
+        nb, resources = super().preprocess(nb, resources, km)
+        for index, grade_id in self._tests.items():
+            if index not in self._verdicts and not has_error(nb.cells[index]):
+                fail(nb.cells[index], grade_id, "this test cell did not run, so its hidden test could not either")
+        resources["gd_verdicts"] = {grade_id: self._verdicts.get(index, False)
+                                    for index, grade_id in self._tests.items()}
+        return nb, resources
+
+    def preprocess_cell(self, cell, resources, index):
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        if index in self._tests and not has_error(cell):
+            grade_id = self._tests[index]
+            message = self._judge(index, grade_id)
+            self._verdicts[index] = message is None
+            if message:
+                fail(cell, grade_id, message)
+        return cell, resources
+
+    def _judge(self, index, grade_id):
+        try:
+            test = hidden.find(self.resources["nbgrader"]["assignment"], grade_id)
+        except (ImportError, KeyError) as error:
+            return f"the course has no hidden test for this cell ({error}): tell your instructor"
+        rng = np.random.default_rng(secrets.randbits(64))
+        return judge.decide(test, rng, lambda requests: self._gather(index, requests))
+
+    def _gather(self, index, requests):
+        """Ask the kernel for evidence on ``requests``; return the records of this very run."""
+        token = secrets.token_hex(16)
+        probe = nbformat.v4.new_code_cell(collector.probe_source(requests, token))
+        try:
+            self.execute_cell(probe, index, store_history=False)
+        except DeadKernelError:
+            self._survive_death(replay_until=index + 1)
+            raise judge.NoEvidence(f"{self._why().split(', while')[0]}, while the hidden test ran") from None
+        errors = [o for o in probe.outputs if o.get("output_type") == "error"]
+        if errors and errors[-1].get("ename") in {"CellTimeoutError", "KeyboardInterrupt"}:
+            raise judge.NoEvidence(f"the hidden test ran past {self.timeout} s (an endless loop?)")
+        return judge.read_evidence(probe.outputs, token)
+
+
+class JudgedSaveAutoGrades(SaveAutoGrades):
+    """nbgrader's SaveAutoGrades, scoring graded test cells by the judge's verdict alone.
+
+    Outputs a submission can produce (a number shown as partial credit, a missing error)
+    no longer decide anything: no verdict from ``JudgedExecute`` means no points.
+    """
+
+    def _add_score(self, cell, resources):
+        if not is_graded_test(cell):
+            return super()._add_score(cell, resources)
+        grade_id = cell.metadata["nbgrader"]["grade_id"]
+        grade = self.gradebook.find_grade(grade_id, self.notebook_id, self.assignment_id, self.student_id)
+        passed = resources.get("gd_verdicts", {}).get(grade_id, False) and not has_error(cell)
+        grade.auto_score = float(cell.metadata["nbgrader"]["points"]) if passed else 0.0
+        grade.needs_manual_grade = grade.manual_score is not None
+        self.gradebook.db.commit()
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """For feedback: no hidden-test source and no evidence outputs, whatever the notebook holds."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code":
+            cell.source = without_hidden_tests(cell.source)
+            cell.outputs = [o for o in cell.outputs if collector.MIME not in o.get("data", {})]
+        return cell, resources
+
+
+HIDDEN_REGION = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?(### END HIDDEN TESTS[ \t]*\n?|\Z)", re.S | re.M)
+
+
+def without_hidden_tests(source):
+    return HIDDEN_REGION.sub("", source).rstrip("\n")
+
+
+def is_graded_test(cell):
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
+
+
+def has_error(cell):
+    return any(output.get("output_type") == "error" for output in cell.get("outputs", []))
+
+
+def fail(cell, grade_id, message):
+    """Show a failed hidden test as the cell's error: the message only, no hidden code."""
+    cell.outputs.append(nbformat.v4.new_output(
+        "error", ename="HiddenTestFailed", evalue=f"hidden test {grade_id}: {message}",
+        traceback=[f"\x1b[0;31mHidden test {grade_id} failed\x1b[0m: {message}"]))

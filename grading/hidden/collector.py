@@ -1,0 +1,126 @@
+"""The one piece of hidden-test code that runs in the student's kernel: it only collects evidence.
+
+The judge sends requests ("call predict with these inputs", "read W_trained"); this module
+calls the student's functions on them and turns every result into plain data: exact
+built-in numbers, strings, lists, tuples, or a copy of a numeric NumPy array. Anything else
+is recorded by its type name only. No expected value ever exists in the kernel, so nothing
+the student's code returns or patches can learn what would pass.
+
+Self-contained (standard library and NumPy only): the grader sends this file's source into
+the sandboxed kernel, which cannot import the grading package. The judge decodes the
+evidence with the same ``encode``/``decode`` pair, so both sides share one codec.
+"""
+
+import base64
+import json
+
+import numpy
+
+MIME = "application/x-gd-evidence"
+MAX_DEPTH = 16
+MAX_TEXT = 300
+NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floats
+SCALARS = (bool, int, float, str)
+
+
+def encode(value, depth=0):
+    """Return ``value`` as JSON-ready plain data (exact types only; subclasses are not trusted)."""
+    kind = type(value)
+    if value is None or kind in SCALARS:
+        return value[:MAX_TEXT] if kind is str else value
+    if depth >= MAX_DEPTH:
+        return {"unsupported": "a structure nested too deep"}
+    if kind is list:
+        return [encode(item, depth + 1) for item in value]
+    if kind is tuple:
+        return {"tuple": [encode(item, depth + 1) for item in value]}
+    if kind is numpy.ndarray and value.dtype.kind in NUMERIC_KINDS:
+        data = numpy.array(value, copy=True, order="C")
+        return {"ndarray": base64.b64encode(data.tobytes()).decode("ascii"),
+                "dtype": data.dtype.name, "shape": list(data.shape)}
+    if isinstance(value, numpy.generic) and kind.__module__ == "numpy" and value.dtype.kind in NUMERIC_KINDS:
+        return {"scalar": value.dtype.name, "value": value.item()}
+    return {"unsupported": f"{kind.__module__}.{kind.__qualname__}"[:MAX_TEXT]}
+
+
+def decode(data):
+    """Return the value ``encode`` made plain data of; arrays come back as fresh NumPy arrays."""
+    if data is None or type(data) in SCALARS:
+        return data
+    if type(data) is list:
+        return [decode(item) for item in data]
+    if type(data) is dict and "tuple" in data:
+        return tuple(decode(item) for item in data["tuple"])
+    if type(data) is dict and "ndarray" in data:
+        dtype = numpy.dtype(data["dtype"])
+        if dtype.kind not in NUMERIC_KINDS:
+            raise ValueError(f"an array of {data['dtype']} is not plain numbers")
+        raw = base64.b64decode(data["ndarray"], validate=True)
+        return numpy.frombuffer(raw, dtype=dtype).reshape([int(n) for n in data["shape"]]).copy()
+    if type(data) is dict and "scalar" in data:
+        return numpy.dtype(data["scalar"]).type(data["value"])
+    if type(data) is dict and "unsupported" in data:
+        return Unsupported(str(data["unsupported"]))
+    raise ValueError(f"not plain data: {str(data)[:80]}")
+
+
+class Unsupported:
+    """A value the collector would not read, known only by its type name."""
+
+    def __init__(self, type_name):
+        self.type_name = type_name
+
+    def __repr__(self):
+        return f"<a {self.type_name}>"
+
+
+def collect(requests, namespace):
+    """Run each request against the student's ``namespace``; return one plain record per request."""
+    return [_run(request, namespace) for request in requests]
+
+
+def _run(request, namespace):
+    name = request["name"]
+    if name not in namespace:
+        return {"missing": name}
+    if request["kind"] == "value":
+        return {"result": encode(namespace[name])}
+    function = namespace[name]
+    if not callable(function):
+        return {"not_callable": encode(function)}
+    args = [decode(arg) for arg in request["args"]]
+    try:
+        result = function(*args)
+    except Exception as error:  # the student's exception, recorded as text
+        return {"raised": _describe(error), "args_after": [encode(arg) for arg in args]}
+    return {"result": encode(result), "args_after": [encode(arg) for arg in args],
+            "returned_argument": [index for index, arg in enumerate(args) if result is arg]}
+
+
+def _describe(error):
+    try:
+        text = str(error)
+    except Exception:  # a student's exception whose __str__ fails
+        text = ""
+    return f"{type(error).__name__}: {text}"[:MAX_TEXT]
+
+
+def publish(token, records):
+    """Show the evidence as one output of the kernel, for the judge to read."""
+    from IPython.display import publish_display_data
+
+    publish_display_data({MIME: json.dumps({"token": token, "records": records})})
+
+
+def probe_source(requests, token):
+    """The code the judge runs in the kernel: this module, then one collection for ``requests``."""
+    with open(__file__) as handle:
+        module = handle.read()
+    return "\n".join([
+        "def _gd_probe():",
+        "    space = {'__name__': 'gd_collector'}",
+        f"    exec({module!r}, space)",
+        f"    space['publish']({token!r}, space['collect'](space['json'].loads({json.dumps(requests)!r}), globals()))",
+        "_gd_probe()",
+        "del _gd_probe",
+    ])
