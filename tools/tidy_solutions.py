@@ -9,6 +9,7 @@ notebook metadata that changes from run to run (timings, Python version) are dro
 so solution notebooks stay small, diff cleanly and release byte-identically.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -25,6 +26,8 @@ KEPT_NOTEBOOK_METADATA = {
 
 def tidy(path):
     """Execute one notebook in its own folder, then store it with only its pinned outputs."""
+    # the hidden regions of the solutions run their tests from grading/ at the course root
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": str(Path(path).parent)}}).execute()
