@@ -6,7 +6,7 @@ targets, plain gradient descent; the update is the mean of the per-image outer p
 several timed epochs), the ratio to the floor (d), and the test accuracy on all 10,000 test
 images after EPOCHS epochs.
 
-    (a0) per-sample, plain Python lists (gdlib.linalg, chapter 5's code): timed on a few hundred
+    (a0) per-sample, plain Python lists (chapter 5's loops): timed on a few hundred
          images and scaled to 60,000 (it would take minutes); no accuracy
     (a)  per-sample, NumPy float32: W -= alpha * outer(delta, x), one image at a time
     (b)  mini-batches of 100, NumPy float32 (chapter 6's batch_update); (b64) the same in float64
@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from gdlib import linalg, mnist
+from gdlib import mnist
 
 EPOCHS = 5
 BATCH = 100
@@ -61,8 +61,8 @@ def per_sample_python(W, X, Y):
         weights = W.tolist()
         start = time.perf_counter()
         for x, true in zip(rows, targets):
-            delta = [p - t for p, t in zip(linalg.vect_mat_mul(x, weights), true)]
-            weight_deltas = linalg.outer_prod(delta, x)
+            delta = [sum(a * b for a, b in zip(x, row)) - t for row, t in zip(weights, true)]
+            weight_deltas = [[d * a for a in x] for d in delta]  # outer product: one row per output
             weights = [[w - ALPHA_SAMPLE * d for w, d in zip(row, drow)] for row, drow in zip(weights, weight_deltas)]
         times.append(time.perf_counter() - start)
     return best(times)

@@ -85,7 +85,15 @@ class ResilientExecute(Execute):
         for earlier in range(replay_until):
             replay = self.nb.cells[earlier]
             if replay.cell_type == "code" and earlier not in self._fatal:
-                self.execute_cell(copy.deepcopy(replay), earlier, store_history=False)
+                self._execute_aside(copy.deepcopy(replay), earlier)
+
+    def _execute_aside(self, cell, index):
+        """Execute ``cell`` in the kernel as if at ``index``, leaving the notebook's own cell alone."""
+        kept = self.nb.cells[index]
+        try:
+            self.execute_cell(cell, index, store_history=False)
+        finally:
+            self.nb.cells[index] = kept
 
     def _restart(self):
         self.kc.stop_channels()
@@ -151,7 +159,7 @@ class JudgedExecute(ResilientExecute):
         token = secrets.token_hex(16)
         probe = nbformat.v4.new_code_cell(collector.probe_source(requests, token))
         try:
-            self.execute_cell(probe, index, store_history=False)
+            self._execute_aside(probe, index)
         except DeadKernelError:
             self._survive_death(replay_until=index + 1)
             raise judge.NoEvidence(f"{self._why().split(', while')[0]}, while the hidden test ran") from None

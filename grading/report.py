@@ -82,6 +82,8 @@ def reason(grade, cell, outcome, cell_timeout):
         return value.split(", while running")[0]
     if name == "MemoryError":
         return "error: out of memory (MemoryError)"
+    if name == "HiddenTestFailed":
+        return "wrong answer: " + value.splitlines()[0][:300]
     if name in {"CheckFailed", "AssertionError"}:
         lines = value.splitlines() or ["a hidden test failed"]
         likely = [line for line in lines if line.startswith("Likely mistake")]

@@ -58,7 +58,9 @@ def autograde(course, assignments, settings=Settings(), log=print):
 
 def nbgrader_options(course, settings):
     options = [f"--Execute.timeout={settings.cell_timeout}", "--Execute.interrupt_on_timeout=True"]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(course), os.environ.get("PYTHONPATH")])))
+    # the kernel never imports from the submission's folder (a numpy.py written there at run time)
+    env = dict(os.environ, PYTHONSAFEPATH="1",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(course), os.environ.get("PYTHONPATH")])))
     runtime = None
     if settings.use_sandbox:
         sandbox_options, sandbox_env, runtime = sandbox.prepare(course, settings.limits)

@@ -15,6 +15,8 @@ sys.path.insert(0, str(ROOT))  # the instructor's grading package, run from the 
 # nbgrader runs `alembic` by name: the venv's bin must be on PATH, however pytest was started
 os.environ["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 os.environ.setdefault("MPLBACKEND", "Agg")
+# solution notebooks run their hidden tests from grading/ (kernels started by nbval and the Validator)
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
 
 def solution_notebook(chapter):

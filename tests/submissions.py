@@ -1,25 +1,15 @@
 """Build student submissions from the release notebooks, as a student would hand them in."""
 
-import re
+import ast
 
 import nbformat
 
 from conftest import release_notebook, solution_notebook
-
-SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.M)
+from grading.mutants import reference_answers  # noqa: F401 (re-exported for the tests)
 
 
 def nbgrader_meta(cell):
     return cell.metadata.get("nbgrader", {})
-
-
-def reference_answers(chapter):
-    """Map each answer cell's grade_id to what a student who knows the answer would type."""
-    answers = {}
-    for cell in nbformat.read(solution_notebook(chapter), as_version=4).cells:
-        if nbgrader_meta(cell).get("solution"):
-            answers[nbgrader_meta(cell)["grade_id"]] = SOLUTION_MARKERS.sub("", cell.source)
-    return answers
 
 
 def answered(chapter, answers=None):
@@ -45,3 +35,71 @@ def points_of(chapter):
     cells = nbformat.read(solution_notebook(chapter), as_version=4).cells
     return {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c)["points"]
             for c in cells if c.cell_type == "code" and nbgrader_meta(c).get("grade")}
+
+
+LIAR = '''
+class _Liar:
+    """Claims to be whatever number, list or array the caller expected, found in the caller's frames."""
+
+    def _guess(self):
+        try:
+            raise RuntimeError
+        except RuntimeError as error:
+            frame = error.__traceback__.tb_frame
+        while frame is not None:
+            for name, found in list(frame.f_locals.items()):
+                if name.lstrip("_") in {"expected", "want", "expected_array", "reference", "ref"}:
+                    return found
+            frame = frame.f_back
+        return 0.0
+
+    def __float__(self):
+        return float(np.asarray(self._guess(), dtype=float).ravel()[0])
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self._guess(), dtype=dtype)
+
+    def __len__(self):
+        return len(np.atleast_1d(np.asarray(self._guess())))
+
+    def __iter__(self):
+        return iter(np.atleast_1d(np.asarray(self._guess())).tolist())
+
+    def __getitem__(self, index):
+        return np.asarray(self._guess())[index]
+
+    def __eq__(self, other):
+        return True
+
+    __le__ = __ge__ = __lt__ = __gt__ = __eq__
+    __hash__ = object.__hash__
+
+    def __getattr__(self, name):
+        return getattr(np.asarray(self._guess()), name)
+
+
+class _LyingList(list):
+    """A list whose comparisons and length always agree with the caller."""
+
+    def __eq__(self, other):
+        return True
+
+    def __len__(self):
+        return 10**6
+'''
+
+
+def liar_answers(chapter):
+    """Every graded function replaced by one that returns a lying object instead of an answer."""
+    answers = {}
+    for grade_id, source in reference_answers(chapter).items():
+        try:
+            functions = [node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)]
+        except SyntaxError:  # a written answer
+            functions = []
+        if not functions:
+            answers[grade_id] = source  # a written answer or a variable: handed in as it is
+            continue
+        lies = [f"def {f.name}(*args, **kwargs):\n    return _Liar()" for f in functions]
+        answers[grade_id] = "\n\n".join([LIAR, *lies])
+    return answers

@@ -17,23 +17,30 @@ import time
 import nbformat
 import pytest
 
-from conftest import CHAPTERS, copy_course, make_command
+from conftest import CHAPTERS, ROOT, copy_course, make_command
 from grading import sandbox
+from grading.hidden import collector
+from grading.mutants import alternatives_of
 from grading.run import gradebook
 from mistakes import MISTAKES
-from submissions import answered, points_of, reference_answers, with_mistake
+from submissions import answered, liar_answers, points_of, reference_answers, with_mistake
 
-STUDENTS = ("reference", "untouched", "mistake")
+STUDENTS = ("reference", "untouched", "mistake", "alternative", "liar")
 
 
 def student_notebook(chapter, student):
     """The release notebook as this student hands it in."""
     if student == "untouched":
         return answered(chapter)
+    if student == "liar":
+        return answered(chapter, liar_answers(chapter))
     answers = reference_answers(chapter)
     if student == "mistake":
         mistake = MISTAKES[chapter]
         answers = with_mistake(answers, mistake.cell, mistake.old, mistake.new)
+    if student == "alternative":  # one correct answer written differently per exercise that has one
+        for alternative in {a.cell: a for a in reversed(alternatives_of(chapter))}.values():
+            answers = alternative.apply(answers)
     return answered(chapter, answers)
 
 
@@ -83,6 +90,26 @@ def test_reference_answers_get_full_marks(graded_course, chapter):
     points = points_of(chapter)
     assert autograded_scores(graded_course, chapter, "reference") == points
     assert csv_scores(graded_course, chapter)["reference"] == sum(points.values())
+
+
+def test_correct_answers_written_differently_get_full_marks(graded_course, chapter):
+    assert autograded_scores(graded_course, chapter, "alternative") == points_of(chapter)
+
+
+def test_answers_that_lie_about_their_value_get_zero(graded_course, chapter):
+    assert autograded_scores(graded_course, chapter, "liar") == {grade_id: 0 for grade_id in points_of(chapter)}
+
+
+def test_nothing_returned_to_students_shows_hidden_tests(graded_course, chapter):
+    """Feedback and autograded notebooks carry messages, never hidden-test code or the probe."""
+    module = (ROOT / "grading" / "hidden" / f"{chapter}.py").read_text().splitlines()
+    code = [line.strip() for line in module if len(line.strip()) >= 25 and not line.strip().startswith(("#", '"""'))]
+    for student in STUDENTS:
+        for path in [graded_course / "feedback" / student / chapter / f"{chapter}.html",
+                     graded_course / "autograded" / student / chapter / f"{chapter}.ipynb"]:
+            text = html.unescape(path.read_text()).replace("\\n", "\n").replace('\\"', '"')
+            for marker in ["BEGIN HIDDEN TESTS", "hidden.check(", "_gd_probe", collector.MIME, *code]:
+                assert marker not in text, f"{path.relative_to(graded_course)} shows {marker!r}"
 
 
 def test_untouched_release_gets_zero(graded_course, chapter):

@@ -1,5 +1,8 @@
 """Every chapter executes, passes its own tests, and ships a release that fails them unanswered."""
 
+import ast
+import importlib
+import pkgutil
 import re
 import subprocess
 import sys
@@ -106,3 +109,45 @@ def test_release_carries_no_outputs_or_run_metadata(chapter):
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None, f"cell {cell.id} has outputs"
     assert set(nb.metadata) <= {"kernelspec", "language_info"}, nb.metadata
+
+
+def defined_functions(source):
+    """Map each function defined at the top of ``source`` to its AST dump."""
+    return {node.name: ast.dump(node) for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)}
+
+
+def graded_functions(chapter):
+    cells = nbformat.read(solution_notebook(chapter), as_version=4).cells
+    return {name: dump for cell in cells if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")
+            for name, dump in defined_functions(cell.source).items()}
+
+
+def test_no_graded_answer_is_importable_from_what_learners_get(chapter):
+    """Neither gdlib nor any file released with the chapter defines a function this chapter grades."""
+    import gdlib
+
+    shipped = set()
+    for module in pkgutil.walk_packages(gdlib.__path__, "gdlib."):
+        shipped |= set(dir(importlib.import_module(module.name)))
+    for path in (ROOT / "course" / chapter).rglob("*.py"):
+        shipped |= set(defined_functions(path.read_text()))
+    assert not set(graded_functions(chapter)) & shipped
+
+
+def test_given_code_is_the_earlier_chapters_reference_answer(chapter):
+    """A locked given_chNN cell hands a later chapter chapter NN's reference answers, unchanged."""
+    for cell in nbformat.read(solution_notebook(chapter), as_version=4).cells:
+        given = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        if not given.startswith("given_"):
+            continue
+        assert cell.metadata["nbgrader"]["locked"], f"{given} must be locked"
+        earlier = next(c for c in CHAPTERS if c.startswith(given.removeprefix("given_")))
+        reference = graded_functions(earlier)
+        for name, dump in defined_functions(cell.source).items():
+            assert reference.get(name) == dump, f"{chapter}: {name} differs from {earlier}'s reference answer"
+
+
+def test_setup_cell_is_locked(chapter):
+    cells = nbformat.read(solution_notebook(chapter), as_version=4).cells
+    setup = next(c for c in cells if c.cell_type == "code")
+    assert "from gdlib import" in setup.source and setup.metadata["nbgrader"]["locked"]

@@ -27,7 +27,7 @@ import nbformat
 from grading.preprocessors import is_graded_test, without_hidden_tests
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.M)
+SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*(\n|\Z)", re.M)
 
 
 @dataclass(frozen=True)

@@ -54,10 +54,10 @@ prlimit --as="${GD_SANDBOX_MEMORY:-4294967296}" --cpu="${GD_SANDBOX_CPU:-600}" \
         --nproc="${GD_SANDBOX_NPROC:-64}" --fsize="${GD_SANDBOX_FSIZE:-104857600}" -- \
   bwrap "${mounts[@]}" --unshare-net --unshare-ipc --unshare-pid --unshare-uts --die-with-parent \
         --chdir "$work" --setenv HOME "$work" --setenv MPLCONFIGDIR "$work/.matplotlib" \
-        --setenv MPLBACKEND Agg --setenv GD_SANDBOXED 1 \
+        --setenv MPLBACKEND Agg --setenv GD_SANDBOXED 1 --setenv PYTHONSAFEPATH 1 \
         --unsetenv JPY_PARENT_PID --unsetenv PYTHONPATH --unsetenv JUPYTER_PATH \
   setpriv --reuid="$uid" --regid="$uid" --clear-groups --inh-caps=-all --no-new-privs \
-        "$python" -m ipykernel_launcher -f "$work/.kernel-connection.json" &
+        "$python" -P -m ipykernel_launcher -f "$work/.kernel-connection.json" &
 kernel=$!
 # the cap on one submission's wall-clock time: past it the kernel is killed, and grading goes on
 wall=${GD_SANDBOX_WALL:-600}
