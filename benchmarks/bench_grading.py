@@ -1,17 +1,22 @@
-"""What does safe grading cost? Seconds per graded notebook: sandboxed pipeline vs unsandboxed vs plain nbgrader.
+"""What does safe grading cost? Seconds per graded notebook: the judged pipeline vs before the judge vs plain nbgrader.
 
 A temporary course holds chapter 1 and a class of synthetic students who worked in the release
 notebook, in a fixed rotation: one typed the reference answers, one handed it in untouched, one
-made chapter 1's classic mistake (tests/mistakes.py). Three identical fresh copies of that
-course are graded, one per method, each with a fresh gradebook made by the Makefile's
-`gradebook.db` target (untimed); only the grading command is timed:
+made chapter 1's classic mistake (tests/mistakes.py). Identical fresh copies of that course are
+graded, one per method, each with a fresh gradebook made by the Makefile's `gradebook.db`
+target (untimed); only the grading command is timed:
 
+    (0) `make autograde` in the course as it was at commit BEFORE, the last one whose hidden
+        tests ran inside the student's kernel (exported with `git archive`; the same answers
+        typed into that version's release notebook): the cost of grading before the judge
     (1) `make autograde`: the course's pipeline (preflight, one nbgrader batch with every kernel in
-        the bwrap + prlimit sandbox, retries, report); needs root and bwrap, else the row says why
+        the bwrap + prlimit sandbox, the kernel collecting evidence and the judge deciding in the
+        grader's process, retries, report); needs root and bwrap, else (0) and (1) say why
     (2) `make autograde UNSAFE_NO_SANDBOX=1`: the same pipeline with unconfined kernels
     (3) `nbgrader autograde ch01_one_weight --force` in the course folder: nbgrader alone
 
-Each row prints the total seconds, the seconds per graded notebook, the ratio to (3), and the
+Each row prints the total seconds, the seconds per graded notebook, the ratio to (3) and, for (1),
+its ratio to (0) (the judge's cost; at most 1.10 is the target), and the
 share of the machine's CPUs that *other* processes used meanwhile ("others"; its CPU time minus
 the command's own, sandboxed kernels included): above 10 % a warning says the timings are
 inflated. The three gradebooks must then hold the same total score for every student; a
@@ -50,6 +55,7 @@ from submissions import answered, points_of, reference_answers, with_mistake  # 
 
 CHAPTER = "ch01_one_weight"
 KINDS = ("reference", "untouched", "mistake")  # the rotation of the synthetic class
+BEFORE = "5a44f8b"  # the last commit with hidden tests in the kernel (before the judge)
 COMMAND_CAP = 1800  # seconds any one command may take before the benchmark gives up on it
 
 
@@ -63,21 +69,42 @@ def kind_of(student):
     return student.rstrip("0123456789")
 
 
-def notebooks_by_kind():
-    """The notebook each kind of student hands in."""
+def notebooks_by_kind(release=None):
+    """The notebook each kind of student hands in (typed into ``release``, default today's)."""
     answers = reference_answers(CHAPTER)
     mistake = MISTAKES[CHAPTER]
-    return {
-        "reference": answered(CHAPTER, answers),
-        "untouched": answered(CHAPTER),
-        "mistake": answered(CHAPTER, with_mistake(answers, mistake.cell, mistake.old, mistake.new)),
-    }
+    kinds = {"reference": answers, "untouched": None,
+             "mistake": with_mistake(answers, mistake.cell, mistake.old, mistake.new)}
+    return {kind: typed_into(release, given) if release else answered(CHAPTER, given) for kind, given in kinds.items()}
 
 
-def build_template(folder, students):
+def typed_into(release, answers):
+    nb = nbformat.read(release, as_version=4)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if answers is not None and cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = answers[grade_id]
+    return nb
+
+
+def course_before(folder):
+    """The course folder as it was at commit BEFORE (chapter 1 only), exported from git."""
+    source = folder.parent / "before-source"
+    source.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", BEFORE], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(source)], input=archive, check=True)
+    folder.mkdir()
+    for name in ["Makefile", "nbgrader_config.py"]:
+        shutil.copy2(source / name, folder / name)
+    for name in ["grading", "tools", f"solutions/{CHAPTER}", f"course/{CHAPTER}"]:
+        shutil.copytree(source / name, folder / name)
+    return folder
+
+
+def build_template(folder, students, before=False):
     """A course folder with chapter 1 and one submission per student, no grading state."""
-    course = copy_course(folder, [CHAPTER])
-    notebooks = notebooks_by_kind()
+    course = course_before(folder) if before else copy_course(folder, [CHAPTER])
+    notebooks = notebooks_by_kind(course / "course" / CHAPTER / f"{CHAPTER}.ipynb" if before else None)
     for student in students:
         target = course / "submitted" / student / CHAPTER
         target.mkdir(parents=True)
@@ -229,7 +256,8 @@ def main():
     students = class_list(args.students)
     counts = {kind: sum(kind_of(s) == kind for s in students) for kind in KINDS}
     methods = [
-        ("(1) make autograde (sandboxed pipeline)", make("autograde"), True),
+        (f"(0) make autograde at {BEFORE} (before the judge)", make("autograde"), True),
+        ("(1) make autograde (sandboxed, judged)", make("autograde"), True),
         ("(2) make autograde UNSAFE_NO_SANDBOX=1", make("autograde", "UNSAFE_NO_SANDBOX=1"), True),
         (f"(3) nbgrader autograde {CHAPTER} --force", ["nbgrader", "autograde", CHAPTER, "--force"], False),
     ]
@@ -238,11 +266,15 @@ def main():
     scratch = tempfile.mkdtemp(prefix="bench-grading-")
     try:
         template = build_template(Path(scratch) / "template", students)
-        chosen = [(index, name) for index, (name, _, _) in enumerate(methods) if not (index == 0 and unavailable)]
-        copies, gradebook_seconds = fresh_courses(template, [Path(scratch) / f"method{i + 1}" for i, _ in chosen])
+        before = build_template(Path(scratch) / "template-before", students, before=True)
+        chosen = [(index, name) for index, (name, _, _) in enumerate(methods) if not (index < 2 and unavailable)]
+        copies, gradebook_seconds = fresh_courses(template, [Path(scratch) / f"method{i}" for i, _ in chosen if i])
+        if chosen[0][0] == 0:
+            old, old_seconds = fresh_courses(before, [Path(scratch) / "method0"])
+            copies, gradebook_seconds = old + copies, old_seconds + gradebook_seconds
         courses = {name: course for (_, name), course in zip(chosen, copies)}
         for index, (name, command, is_pipeline) in enumerate(methods):
-            if index == 0 and unavailable:
+            if index < 2 and unavailable:
                 rows.append((name, None, None, "skipped: " + "; ".join(unavailable)))
                 continue
             course = courses[name]
@@ -269,6 +301,8 @@ def main():
             print(f"{name:<47} {'-':>8} {'-':>11} {'-':>7} {'-':>7}  {note}")
             continue
         ratio = f"{seconds / plain:6.2f}x" if plain else f"{'-':>7}"
+        if name.startswith("(1)") and rows[0][1]:
+            note = f"{seconds / rows[0][1]:.2f}x (0), the judge's cost; " + note
         # the share of the machine that other processes used while this method ran
         share = f"{max(others, 0) / (seconds * cores):7.0%}" if others is not None else f"{'-':>7}"
         print(f"{name:<47} {seconds:8.1f} {seconds / len(students):11.2f} {ratio} {share}  {note}")

@@ -24,7 +24,7 @@ import pytest
 from conftest import ROOT, copy_course, make_command
 from grading import sandbox
 from grading.run import gradebook
-from submissions import answered, reference_answers, with_mistake
+from submissions import LIAR, answered, liar_answers, reference_answers, with_mistake
 
 CHAPTER = "ch01_one_weight"
 CELL_TIMEOUT = 5
@@ -119,6 +119,35 @@ def build_class(course, listener_port):
     nb = answered(CHAPTER, R)
     nb.metadata["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
     submit("s_foreign_kernel", nb, 8)
+
+    submit("t_lying_numbers", answered(CHAPTER, liar_answers(CHAPTER)), 0)
+    lying_list = "\n\n" + LIAR + "\n\ndef train(*args):\n    return _LyingList([2.0])"
+    submit("u_list_subclass", answered(CHAPTER, dict(R, train=R["train"] + lying_list)), 6)
+    rebinds = ("class _Pass:\n    def __getattr__(self, name):\n        return lambda *a, **k: None\n"
+               "checks = _Pass()\nnp = _Pass()\nfloat = lambda x: 0.0\nabs = lambda x: 0.0")
+    submit("v_rebinds_names", answered(CHAPTER, after(wrong_error, "error", rebinds)), 7)
+    shadow = ("open('numpy.py', 'w').write('open(\"shadow_imported\", \"w\").close()\\nraise SystemExit')\n"
+              "import importlib\nimportlib.invalidate_caches()")
+    died = with_mistake(after(R, "predict", shadow), "train", "    history = [weight]", "    import os\n    os._exit(3)")
+    submit("w_shadow_module_then_death", answered(CHAPTER, died), 6)
+    submit("x_ships_extra_files", answered(CHAPTER, R), 8)
+    extra = course / "submitted" / "x_ships_extra_files" / CHAPTER
+    shadow_source = 'open("shadow_imported", "w").close()\nexpect_close = lambda *a, **k: None\n'
+    for name in ["numpy.py", "gdlib/__init__.py", "gdlib/checks.py", "matplotlib.py"]:
+        (extra / name).parent.mkdir(exist_ok=True)
+        (extra / name).write_text(shadow_source)
+    (extra / "numpy.cpython-311-x86_64-linux-gnu.so").write_bytes(b"\x7fELF not really a library")
+    nb = answered(CHAPTER, wrong_error)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "error_squares_delta":
+            cell.metadata["tags"] = ["skip-execution"]
+    submit("y_skips_a_test_cell", nb, 7)
+    # right on the visible checks' inputs, fatal only on the fresh inputs of the hidden tests
+    only_visible = "    if (input, weight) not in {(3, 2), (0.5, -4), (3, 10 / 3), (3, 2.24), (3, 2.4368), (3, 2.598176), (3, 5)}:\n"
+    hangs = with_mistake(R, "predict", "    return input * weight", only_visible + "        while True:\n            pass\n    return input * weight")
+    submit("z_hangs_on_fresh_inputs", answered(CHAPTER, hangs), 1)
+    dies = with_mistake(R, "predict", "    return input * weight", only_visible + "        import os\n        os._exit(5)\n    return input * weight")
+    submit("z_dies_on_fresh_inputs", answered(CHAPTER, dies), 1)
     return students
 
 
@@ -305,6 +334,26 @@ def test_pass_rates_are_reported_as_csv_and_chart(graded):
                           "step_goes_downhill", "train_history"}
     assert all(int(row["students"]) == len(graded["expected"]) - 1 for row in rates.values())
     assert (graded["course"] / "reports" / "pass_rates.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("student", ["w_shadow_module_then_death", "x_ships_extra_files"])
+def test_modules_in_the_submission_folder_are_never_imported(graded, student):
+    folder = graded["course"] / "autograded" / student / CHAPTER
+    assert not (folder / "shadow_imported").exists(), "the kernel imported a module from the submission's folder"
+
+
+def test_a_skipped_test_cell_earns_nothing(graded):
+    rows = [r for r in report_rows(graded["course"], "exercises.csv") if r["student"] == "y_skips_a_test_cell"]
+    reason = {r["exercise"]: r["reason"] for r in rows}["error_squares_delta"]
+    assert "did not run" in reason
+
+
+def test_hidden_tests_that_hang_or_kill_the_kernel_cost_only_their_own_points(graded):
+    rows = [r for r in report_rows(graded["course"], "exercises.csv") if r["student"].startswith("z_")]
+    reasons = {(r["student"], r["exercise"]): r["reason"] for r in rows}
+    assert reasons[("z_hangs_on_fresh_inputs", "predict_multiplies")].endswith(f"ran past {CELL_TIMEOUT} s (an endless loop?)")
+    assert "while the hidden test ran" in reasons[("z_dies_on_fresh_inputs", "predict_multiplies")]
+    assert reasons[("z_dies_on_fresh_inputs", "error_squares_delta")] == ""
 
 
 def test_grading_refuses_without_a_sandbox(tmp_path):
