@@ -11,6 +11,7 @@ import nbformat
 import numpy as np
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
+from nbconvert.preprocessors import Preprocessor
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor, SaveAutoGrades
 from traitlets import Integer
 
@@ -187,7 +188,7 @@ class JudgedSaveAutoGrades(SaveAutoGrades):
         self.gradebook.db.commit()
 
 
-class HideHiddenTests(NbGraderPreprocessor):
+class HideHiddenTests(Preprocessor):
     """For feedback: no hidden-test source and no evidence outputs, whatever the notebook holds."""
 
     def preprocess_cell(self, cell, resources, index):
