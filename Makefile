@@ -55,7 +55,8 @@ lab: env ## learners: copy new chapters into workspace/ and open JupyterLab ther
 .PHONY: instructor-lab
 instructor-lab: env ## instructors: JupyterLab at the course root, with nbgrader's formgrader
 	@mkdir -p exchange
-	$(BIN)/jupyter lab --port=$(PORT) $(ROOT_ARGS) $(LAB_ARGS)
+	@# the solutions' hidden regions run the hidden tests from grading/ (Validate, Run All)
+	PYTHONPATH=$(CURDIR) $(BIN)/jupyter lab --port=$(PORT) $(ROOT_ARGS) $(LAB_ARGS)
 
 .PHONY: test
 test: env ## run every check: helper unit tests, nbval, validators, release and autograde round trip
@@ -71,6 +72,10 @@ release: env ## regenerate course/ from solutions/ (all chapters, or A=ch01_one_
 .PHONY: tidy
 tidy: env ## contributors: re-execute solutions/ and keep only the nbval-pinned outputs
 	$(BIN)/python tools/tidy_solutions.py
+
+.PHONY: mistakes
+mistakes: env ## contributors: rewrite the visible checks' mistake tables from grading/mutants/ (A=chapter)
+	$(BIN)/python -m grading.mutants $(A)
 
 .PHONY: collect
 collect: env ## collect submissions from nbgrader's exchange into submitted/
