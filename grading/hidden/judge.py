@@ -152,6 +152,8 @@ def same(a, b):
 
 def show(value):
     """A short text for a number, a list or an array, for messages."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
     if isinstance(value, (float, np.floating)):
         return f"{float(value):.6g}"
     if isinstance(value, np.ndarray) and value.size > 8:

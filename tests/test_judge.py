@@ -1,0 +1,149 @@
+"""The collector's codec and the judge, on values and evidence the tests build themselves."""
+
+import json
+
+import numpy as np
+import pytest
+
+from grading.hidden import collector, judge
+from grading.hidden.judge import Failed, NoEvidence, Result, call
+from grading.preprocessors import without_hidden_tests
+
+
+@pytest.mark.parametrize("value", [3, -2.5, True, None, "text", [1, 2.5, [3]], (1, 2), [(1.0,), []],
+                                   np.float64(2.5), np.int32(7), np.bool_(True)])
+def test_plain_values_survive_the_round_trip(value):
+    back = collector.decode(json.loads(json.dumps(collector.encode(value))))
+    assert back == value and type(back) is type(value)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64", "uint8", "bool"])
+def test_numeric_arrays_come_back_as_fresh_equal_arrays(dtype):
+    array = np.arange(12).reshape(3, 4).astype(dtype)
+    back = collector.decode(json.loads(json.dumps(collector.encode(array))))
+    assert back.dtype == array.dtype and back.shape == (3, 4) and np.array_equal(back, array)
+    back[0, 0] = 1
+    assert back.flags.writeable
+
+
+class LyingFloat(float):
+    def __eq__(self, other):
+        return True
+
+
+class LyingList(list):
+    pass
+
+
+class LyingArray(np.ndarray):
+    pass
+
+
+@pytest.mark.parametrize("value, type_name", [
+    (LyingFloat(1.0), "LyingFloat"), (LyingList([1]), "LyingList"),
+    (np.zeros(3).view(LyingArray), "LyingArray"), (np.array([object()]), "ndarray"),
+    (object(), "object"), ({"a": 1}, "dict"),
+])
+def test_anything_but_exact_plain_types_is_recorded_by_its_type_name_only(value, type_name):
+    encoded = collector.encode(value)
+    assert set(encoded) == {"unsupported"} and encoded["unsupported"].endswith(type_name)
+    assert isinstance(collector.decode(encoded), collector.Unsupported)
+
+
+def test_structures_nested_too_deep_are_not_followed():
+    nested = []
+    for _ in range(100):
+        nested = [nested]
+    assert "nested too deep" in json.dumps(collector.encode(nested))
+
+
+@pytest.mark.parametrize("data", [
+    {"ndarray": "AAAA", "dtype": "object", "shape": [1]},
+    {"ndarray": "not base64!", "dtype": "float64", "shape": [1]},
+    {"ndarray": "AAAAAAAAAAA=", "dtype": "float64", "shape": [3]},
+    {"something": "else"},
+])
+def test_malformed_evidence_is_refused(data):
+    with pytest.raises((ValueError, TypeError)):
+        collector.decode(data)
+
+
+def test_collect_records_missing_raising_and_uncallable_names():
+    def boom(x):
+        raise ValueError("no" * 1000)
+
+    namespace = {"boom": boom, "number": 3, "double": lambda xs: [2 * x for x in xs]}
+    requests = [call("missing", 1).plain(), call("boom", 1).plain(), call("number").plain(),
+                call("double", [1, 2]).plain(), judge.value("number").plain()]
+    missing, raised, uncallable, doubled, read = collector.collect(requests, namespace)
+    assert missing == {"missing": "missing"}
+    assert raised["raised"].startswith("ValueError: nono") and len(raised["raised"]) <= collector.MAX_TEXT
+    assert uncallable == {"not_callable": 3}
+    assert doubled["result"] == [2, 4] and doubled["args_after"] == [[1, 2]]
+    assert read == {"result": 3}
+
+
+def result(record, *args):
+    return Result(call("f", *args), record)
+
+
+def test_results_fail_with_a_message_that_names_the_call():
+    with pytest.raises(Failed, match=r"f\(2\) raised ValueError: bad"):
+        result({"raised": "ValueError: bad"}, 2).value()
+    with pytest.raises(Failed, match="f is not defined"):
+        result({"missing": "f"}).value()
+    with pytest.raises(Failed, match=r"returned <a __main__.Liar>"):
+        result({"result": {"unsupported": "__main__.Liar"}}).value()
+    with pytest.raises(Failed, match="should return one number"):
+        result({"result": [1.0, 2.0]}).number()
+    with pytest.raises(Failed, match=r"should have shape \(3,\)"):
+        result({"result": [1.0, 2.0]}).array(shape=(3,))
+    with pytest.raises(Failed, match=r"f\(1.5\) should be 3, got 3.1"):
+        result({"result": 3.1}, 1.5).expect_near(3.0)
+
+
+def test_near_arrays_name_the_first_wrong_entry():
+    with pytest.raises(Failed, match=r"wrong at index \[1, 0\] \(1 of 4 entries\): expected 3, got 4"):
+        judge.expect_near([[1, 2], [4, 4]], [[1, 2], [3, 4]], "W")
+    judge.expect_near([[1, 2]], [[1, 2 + 1e-13]], "W")
+
+
+def test_changed_arguments_and_returned_arguments_are_seen():
+    changed = result({"result": [1], "args_after": [[9.0]], "returned_argument": [0]}, [1.0])
+    with pytest.raises(Failed, match="changed the list it was given"):
+        changed.expect_unchanged(0)
+    with pytest.raises(Failed, match="returned the list it was given"):
+        changed.expect_new_object(0)
+
+
+def outputs(*payloads):
+    return [{"output_type": "display_data", "data": {collector.MIME: text}} for text in payloads]
+
+
+def test_evidence_counts_only_once_and_only_with_this_runs_token():
+    good = json.dumps({"token": "t1", "records": [{"result": 1}]})
+    assert judge.read_evidence(outputs(good), "t1") == [{"result": 1}]
+    for bad, why in [(outputs(), "no result"), (outputs(good, good), "more than once"),
+                     (outputs(good), "this run"), (outputs("{not json"), "not readable"),
+                     (outputs(json.dumps([1])), "this run")]:
+        with pytest.raises(NoEvidence, match=why):
+            judge.read_evidence(bad, "t1" if why != "this run" or bad != outputs(good) else "t2")
+
+
+def passing_test(rng):
+    results = yield [call("f", 2.0)]
+    results[0].expect_near(4.0)
+
+
+def test_decide_passes_fails_and_never_passes_on_unreadable_evidence():
+    rng = np.random.default_rng(0)
+    assert judge.decide(passing_test, rng, lambda requests: [{"result": 4.0}]) is None
+    assert "should be 4, got 5" in judge.decide(passing_test, rng, lambda requests: [{"result": 5.0}])
+    assert "does not match its questions" in judge.decide(passing_test, rng, lambda requests: [])
+    assert "could not read" in judge.decide(passing_test, rng, lambda requests: [{"result": {"x": 1}}])
+
+
+def test_the_hidden_region_is_removed_whole():
+    source = 'checks.passed("f")\n### BEGIN HIDDEN TESTS\nsecret()\n### END HIDDEN TESTS\n'
+    assert without_hidden_tests(source) == 'checks.passed("f")'
+    assert without_hidden_tests("a\n### BEGIN HIDDEN TESTS\nsecret()") == "a"
