@@ -45,8 +45,9 @@ assert [s.__name__ for s in _steps] == ["Execute", "IgnorePattern", "ClearMetada
                                         "SaveAutoGrades", "AssignLatePenalties", "CheckCellMetadata"], _steps
 c.Autograde.autograde_preprocessors = [JudgedExecute, *_steps[1:4], TruncateLongOutputs, JudgedSaveAutoGrades,
                                        *_steps[5:]]
-# feedback shows each failed hidden test's message, never its code
+# feedback shows each failed hidden test's message, never its code, and no script a submission wrote
 c.GenerateFeedback.preprocessors = [HideHiddenTests, *GenerateFeedback.class_traits()["preprocessors"].default()]
+c.HTMLExporter.sanitize_html = True
 
 c.ClearSolutions.code_stub = {
     "python": "# YOUR CODE HERE\nraise NotImplementedError()",

@@ -6,7 +6,9 @@ A submission is ``submitted/<student>/<assignment>/``. Outcomes:
 - ``set aside``: moved to reports/set_aside/<student>/<assignment>/ with REASON.txt, not graded.
 """
 
+import os
 import shutil
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +33,7 @@ def check_all(course, assignment):
     """Preflight every submission of one assignment; return a list of Preflight results."""
     submitted = Path(course) / "submitted"
     return [check(course, folder.parent.name, assignment)
-            for folder in sorted(submitted.glob(f"*/{assignment}")) if folder.is_dir()]
+            for folder in sorted(submitted.glob(f"*/{assignment}")) if folder.is_dir() or folder.is_symlink()]
 
 
 def check(course, student, assignment):
@@ -40,6 +42,10 @@ def check(course, student, assignment):
     result = Preflight(student, assignment)
     folder = course / "submitted" / student / assignment
     expected = folder / f"{assignment}.ipynb"
+    unsafe = not_plain_files(course / "submitted", folder)
+    if unsafe:
+        return set_aside(course, result, f"the submission holds {unsafe}, which grading never follows or copies: "
+                                         "ask the student for the notebook itself, as a plain file")
     if not expected.exists():
         found = sorted(folder.glob("*.ipynb"))
         if len(found) != 1:
@@ -64,6 +70,27 @@ def check(course, student, assignment):
     if result.notes and result.status == "ok":
         result.status = "repaired"
     return result
+
+
+def not_plain_files(submitted, folder):
+    """Describe the first entry of ``folder`` (or on the way to it) that is not a plain file or folder.
+
+    Links, devices, FIFOs, sockets and hard-linked files could make the grader, which runs as
+    root, read or write something the submission does not own; nothing here follows a link.
+    """
+    for path in [folder.parent, folder]:
+        if path.is_symlink():
+            return f"a symbolic link ({path.relative_to(submitted)})"
+    for root, folders, files in os.walk(folder, followlinks=False):
+        for name in folders + files:
+            path = Path(root) / name
+            info = path.lstat()
+            kind = ("a symbolic link" if stat.S_ISLNK(info.st_mode) else
+                    "a hard link" if stat.S_ISREG(info.st_mode) and info.st_nlink > 1 else
+                    None if stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode) else "a special file")
+            if kind:
+                return f"{kind} ({path.relative_to(folder)})"
+    return None
 
 
 def repair(nb, result):
@@ -102,14 +129,24 @@ def keep_original(course, result, path):
 
 
 def set_aside(course, result, reason):
-    source = Path(course) / "submitted" / result.student / result.assignment
+    """Move the submission to reports/set_aside/ with REASON.txt; a linked folder is only unlinked."""
+    student = Path(course) / "submitted" / result.student
+    source = student / result.assignment
     target = Path(course) / "reports" / "set_aside" / result.student / result.assignment
-    if target.exists():
+    if target.is_symlink() or target.is_file():
+        target.unlink()
+    elif target.exists():
         shutil.rmtree(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(str(source), str(target))
+    link = next((path for path in [student, source] if path.is_symlink()), None)
+    if link:  # never move what a link points at: record it and drop the link
+        target.mkdir()
+        reason += f" ({link.name} pointed at {os.readlink(link)})"
+        link.unlink()
+    else:
+        shutil.move(str(source), str(target))
     (target / "REASON.txt").write_text(reason + "\n")
-    if not any((Path(course) / "submitted" / result.student).iterdir()):
-        (Path(course) / "submitted" / result.student).rmdir()
+    if student.is_dir() and not student.is_symlink() and not any(student.iterdir()):
+        student.rmdir()
     result.status, result.notes = "set aside", result.notes + [reason]
     return result

@@ -99,6 +99,7 @@ def regrade_alone(course, outcome, batch, options, env, settings, log):
     log(f"{student}/{assignment}: {reason}; grading it again on its own")
     outcome.notes.append(f"attempt 1: {reason}")
     sandbox.clear_death_notes(env, assignment, student)
+    sandbox.clear_scratch(env, assignment, student)
     single = nbgrader(course, ["autograde", assignment, f"--student={student}", "--force"] + options, env, settings)
     outcome.attempts = 2
     if fully_graded(course, assignment, student):

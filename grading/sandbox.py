@@ -60,6 +60,7 @@ def prepare(course, limits=Limits()):
     ipc.mkdir()
     ipc.chmod(0o1777)
     (runtime / "notes").mkdir()
+    (runtime / "scratch").mkdir()
     spec = runtime / "kernels" / KERNEL_NAME
     spec.mkdir(parents=True)
     (spec / "kernel.json").write_text(json.dumps({
@@ -71,6 +72,7 @@ def prepare(course, limits=Limits()):
         "JUPYTER_PATH": os.pathsep.join(filter(None, [str(runtime), os.environ.get("JUPYTER_PATH")])),
         "GD_SANDBOX_HIDE": str(course),
         "GD_SANDBOX_NOTES": str(runtime / "notes"),
+        "GD_SANDBOX_SCRATCH": str(runtime / "scratch"),
         "GD_SANDBOX_SHOW": os.pathsep.join(str(p) for p in visible_paths()),
         "GD_SANDBOX_UID": str(limits.uid),
         "GD_SANDBOX_MEMORY": str(limits.memory_bytes),
@@ -119,6 +121,12 @@ def kernel_died(env, assignment, student):
 def clear_death_notes(env, assignment, student):
     for note in death_notes(env, assignment, student):
         note.unlink(missing_ok=True)
+
+
+def clear_scratch(env, assignment, student):
+    """Forget the scratch copy a submission's kernels worked in, so that a regrade starts afresh."""
+    if env.get("GD_SANDBOX_SCRATCH"):
+        shutil.rmtree(Path(env["GD_SANDBOX_SCRATCH"]) / f"{student}--{assignment}", ignore_errors=True)
 
 
 def death_reason(env, assignment, student):

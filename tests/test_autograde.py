@@ -23,7 +23,7 @@ from grading.hidden import collector
 from grading.mutants import alternatives_of
 from grading.run import gradebook
 from mistakes import MISTAKES
-from submissions import answered, liar_answers, points_of, reference_answers, with_mistake
+from submissions import answered, liar_answers, points_of, reference_answers
 
 STUDENTS = ("reference", "untouched", "mistake", "alternative", "liar")
 
@@ -36,8 +36,7 @@ def student_notebook(chapter, student):
         return answered(chapter, liar_answers(chapter))
     answers = reference_answers(chapter)
     if student == "mistake":
-        mistake = MISTAKES[chapter]
-        answers = with_mistake(answers, mistake.cell, mistake.old, mistake.new)
+        answers = MISTAKES[chapter].apply(answers)
     if student == "alternative":  # one correct answer written differently per exercise that has one
         for alternative in {a.cell: a for a in reversed(alternatives_of(chapter))}.values():
             answers = alternative.apply(answers)

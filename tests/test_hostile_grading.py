@@ -28,6 +28,7 @@ from submissions import LIAR, answered, liar_answers, reference_answers, with_mi
 
 CHAPTER = "ch01_one_weight"
 CELL_TIMEOUT = 5
+ROOT_ONLY = Path("/tmp/gd-hostile-root-only.txt")
 
 # the sandbox needs root and bubblewrap: CI always has them (.ci/run installs bubblewrap)
 pytestmark = pytest.mark.skipif(not os.environ.get("CI") and bool(sandbox.problems()),
@@ -35,12 +36,12 @@ pytestmark = pytest.mark.skipif(not os.environ.get("CI") and bool(sandbox.proble
 
 
 def evidence_code(attempts):
-    """Source that tries each (label, python expression) and writes what happened to evidence.json."""
+    """Source that tries each (label, python expression) and prints what happened, as one JSON line."""
     lines = ["import json as _json", "_evidence = {}"]
     for label, expression in attempts:
         lines += ["try:", f"    _evidence[{label!r}] = 'succeeded: ' + repr({expression})[:80]",
                   "except Exception as _error:", f"    _evidence[{label!r}] = type(_error).__name__"]
-    lines.append("_json.dump(_evidence, open('evidence.json', 'w'))")
+    lines.append("print('EVIDENCE', _json.dumps(_evidence))")
     return "\n".join(lines)
 
 
@@ -88,7 +89,8 @@ def build_class(course, listener_port):
     submit("g_inflated_points", nb, 8)
 
     submit("h_infinite_loop", answered(CHAPTER, with_mistake(R, "step", "    return weight", "    while True:\n        pass\n    return weight")), 4)
-    blowup = '    hog = []\n    while True:\n        hog.append(b"x" * 10_000_000)\n    return (pred - goal) ** 2'
+    # untouched pages: the address-space limit stops it at once (touching 4 GB takes this VM 17 s)
+    blowup = '    hog = []\n    while True:\n        hog.append(np.empty(12_500_000))\n    return (pred - goal) ** 2'
     submit("i_memory_blowup", answered(CHAPTER, with_mistake(R, "error", "    return (pred - goal) ** 2", blowup)), 7)
     submit("j_kernel_death", answered(CHAPTER, with_mistake(R, "train", "    history = [weight]", "    import os\n    os._exit(3)")), 6)
     submit("j_kernel_death_everywhere",
@@ -142,12 +144,32 @@ def build_class(course, listener_port):
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "error_squares_delta":
             cell.metadata["tags"] = ["skip-execution"]
     submit("y_skips_a_test_cell", nb, 7)
+    blank_tests = ("get_ipython().input_transformers_cleanup.append(\n"
+                   "    lambda lines: [] if any('checks.' in line for line in lines) else lines)")
+    submit("y_blanks_test_cells", answered(CHAPTER, after(wrong_error, "predict", blank_tests)), 7)
     # right on the visible checks' inputs, fatal only on the fresh inputs of the hidden tests
-    only_visible = "    if (input, weight) not in {(3, 2), (0.5, -4), (3, 10 / 3), (3, 2.24), (3, 2.4368), (3, 2.598176), (3, 5)}:\n"
+    only_visible = "    if input not in (3, 20, 0.5):  # the inputs of the visible checks and demos\n"
     hangs = with_mistake(R, "predict", "    return input * weight", only_visible + "        while True:\n            pass\n    return input * weight")
     submit("z_hangs_on_fresh_inputs", answered(CHAPTER, hangs), 1)
     dies = with_mistake(R, "predict", "    return input * weight", only_visible + "        import os\n        os._exit(5)\n    return input * weight")
     submit("z_dies_on_fresh_inputs", answered(CHAPTER, dies), 1)
+    script = ("from IPython.display import HTML, display\n"
+              "display(HTML('<script>document.title = \"INJECTED\"</script><img src=x onerror=\"alert(1)\">'))")
+    submit("za_html_script", answered(CHAPTER, after(R, "predict", script)), 8)
+
+    solution = f"../../../solutions/{CHAPTER}/{CHAPTER}.ipynb"
+    linked = course / "submitted" / "zb_submits_a_link" / CHAPTER
+    linked.mkdir(parents=True)
+    (linked / f"{CHAPTER}.ipynb").symlink_to(solution)
+    students["zb_submits_a_link"] = None
+    submit("zc_ships_a_link", answered(CHAPTER, R), None)
+    (course / "submitted" / "zc_ships_a_link" / CHAPTER / "reference.txt").symlink_to(solution)
+    targets = {"leak_solutions": solution, "leak_hidden": f"../../../grading/hidden/{CHAPTER}.py",
+               "leak_gradebook": "../../../gradebook.db", "leak_root_only": str(ROOT_ONLY)}
+    plant = "import os\n" + "".join(f"os.symlink({target!r}, {name!r})\n" for name, target in targets.items())
+    plant += (f"os.remove({CHAPTER + '.ipynb'!r})\n"
+              f"os.symlink('../../b_reference/{CHAPTER}/{CHAPTER}.ipynb', {CHAPTER + '.ipynb'!r})")
+    submit("zd_plants_links", answered(CHAPTER, after(wrong_error, "predict", plant)), 7)
     return students
 
 
@@ -184,6 +206,8 @@ class Listener:
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     course = copy_course(tmp_path_factory.mktemp("hostile"), [CHAPTER])
+    ROOT_ONLY.write_text("root's secret")
+    ROOT_ONLY.chmod(0o600)
     listener = Listener()
     try:
         expected = build_class(course, listener.port)
@@ -213,7 +237,11 @@ def submission_report(course, student):
 
 
 def evidence(course, student):
-    return json.loads((course / "autograded" / student / CHAPTER / "evidence.json").read_text())
+    """What the student's evidence_code printed, read from the graded notebook's outputs."""
+    nb = nbformat.read(course / "autograded" / student / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
+    texts = [o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    line = next(line for text in texts for line in text.splitlines() if line.startswith("EVIDENCE "))
+    return json.loads(line.removeprefix("EVIDENCE "))
 
 
 def test_every_graded_student_gets_exactly_the_expected_score(graded):
@@ -332,7 +360,8 @@ def test_pass_rates_are_reported_as_csv_and_chart(graded):
     rates = {row["exercise"]: row for row in report_rows(graded["course"], "pass_rates.csv")}
     assert set(rates) == {"predict_multiplies", "error_squares_delta", "slope_is_derivative",
                           "step_goes_downhill", "train_history"}
-    assert all(int(row["students"]) == len(graded["expected"]) - 1 for row in rates.values())
+    graded_students = [student for student, points in graded["expected"].items() if points is not None]
+    assert all(int(row["students"]) == len(graded_students) for row in rates.values())
     assert (graded["course"] / "reports" / "pass_rates.png").stat().st_size > 1000
 
 
@@ -342,10 +371,11 @@ def test_modules_in_the_submission_folder_are_never_imported(graded, student):
     assert not (folder / "shadow_imported").exists(), "the kernel imported a module from the submission's folder"
 
 
-def test_a_skipped_test_cell_earns_nothing(graded):
-    rows = [r for r in report_rows(graded["course"], "exercises.csv") if r["student"] == "y_skips_a_test_cell"]
+@pytest.mark.parametrize("student", ["y_skips_a_test_cell", "y_blanks_test_cells"])
+def test_a_test_cell_skipped_or_blanked_is_still_judged(graded, student):
+    rows = [r for r in report_rows(graded["course"], "exercises.csv") if r["student"] == student]
     reason = {r["exercise"]: r["reason"] for r in rows}["error_squares_delta"]
-    assert "did not run" in reason
+    assert reason.startswith("wrong answer: hidden test error_squares_delta: error(")
 
 
 def test_hidden_tests_that_hang_or_kill_the_kernel_cost_only_their_own_points(graded):
@@ -354,6 +384,27 @@ def test_hidden_tests_that_hang_or_kill_the_kernel_cost_only_their_own_points(gr
     assert reasons[("z_hangs_on_fresh_inputs", "predict_multiplies")].endswith(f"ran past {CELL_TIMEOUT} s (an endless loop?)")
     assert "while the hidden test ran" in reasons[("z_dies_on_fresh_inputs", "predict_multiplies")]
     assert reasons[("z_dies_on_fresh_inputs", "error_squares_delta")] == ""
+
+
+@pytest.mark.parametrize("student", ["zb_submits_a_link", "zc_ships_a_link"])
+def test_submissions_holding_links_are_set_aside(graded, student):
+    row = submission_report(graded["course"], student)
+    assert row["status"] == "set aside" and "symbolic link" in row["set_aside_reason"]
+
+
+def test_links_planted_at_run_time_are_never_followed(graded):
+    course = graded["course"]
+    assert score(course, "zd_plants_links") == (7, 8)
+    assert sorted(p.name for p in (course / "feedback" / "zd_plants_links" / CHAPTER).iterdir()) == [f"{CHAPTER}.html"]
+    graded_folder = course / "autograded" / "zd_plants_links" / CHAPTER
+    assert not any(p.is_symlink() for p in graded_folder.iterdir())
+    assert ROOT_ONLY.stat().st_mode & 0o777 == 0o600 and ROOT_ONLY.read_text() == "root's secret"
+
+
+def test_feedback_runs_no_script_a_submission_wrote(graded):
+    page = (graded["course"] / "feedback" / "za_html_script" / CHAPTER / f"{CHAPTER}.html").read_text()
+    assert "<script>document.title" not in page and "<img src=x onerror" not in page
+    assert "&lt;script&gt;document.title" in page, "the output is shown, as text"
 
 
 def test_grading_refuses_without_a_sandbox(tmp_path):

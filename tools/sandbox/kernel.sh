@@ -3,10 +3,10 @@
 #   usage: kernel.sh PYTHON CONNECTION_FILE      (argv of the gd-sandbox kernel spec)
 # The kernel runs as an unprivileged user, with resource limits (prlimit), no network and no
 # other IPC (bwrap), the course folder hidden except the Python environment and the helper
-# package, and only its own working folder (and the socket folder) writable. Settings come
-# from the environment that grading/sandbox.py sets: GD_SANDBOX_HIDE, GD_SANDBOX_SHOW,
-# GD_SANDBOX_UID, GD_SANDBOX_MEMORY, GD_SANDBOX_CPU, GD_SANDBOX_WALL, GD_SANDBOX_NPROC,
-# GD_SANDBOX_FSIZE. When the kernel ends abnormally, a note saying how is written to
+# package, and only a scratch copy of its working folder (and the socket folder) writable.
+# Settings come from the environment that grading/sandbox.py sets: GD_SANDBOX_HIDE,
+# GD_SANDBOX_SHOW, GD_SANDBOX_SCRATCH, GD_SANDBOX_UID, GD_SANDBOX_MEMORY, GD_SANDBOX_CPU,
+# GD_SANDBOX_WALL, GD_SANDBOX_NPROC, GD_SANDBOX_FSIZE. When the kernel ends abnormally, a note saying how is written to
 # GD_SANDBOX_NOTES/<student>--<assignment>.exit (or .wall), for the grading report.
 set -euo pipefail
 # nbclient interrupts a cell with SIGINT sent to this process group: bwrap must survive it
@@ -19,8 +19,16 @@ uid=${GD_SANDBOX_UID:-64999}
 notes=${GD_SANDBOX_NOTES:-$work}/$(basename "$(dirname "$work")")--$(basename "$work")
 ipc_dir=$(dirname "$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["ip"])' "$connection")")
 
-chown -R "$uid:$uid" "$work"
-install -o "$uid" -m 0400 "$connection" "$work/.kernel-connection.json"
+# the kernel works in a scratch copy of its folder, mounted over it: the graded folder stays
+# root's, so nothing the submission writes (links above all) is ever followed by the grader.
+# One copy per submission, kept across kernel restarts; grading/sandbox.py deletes them all.
+scratch=${GD_SANDBOX_SCRATCH:?}/$(basename "$(dirname "$work")")--$(basename "$work")
+if [ ! -d "$scratch" ]; then
+  mkdir -m 0700 "$scratch"
+  cp -R --no-dereference --preserve=mode,timestamps "$work/." "$scratch/"
+  chown -R "$uid:$uid" "$scratch"
+fi
+install -o "$uid" -m 0400 "$connection" "$scratch/.kernel-connection.json"
 
 # the sandbox sees the machine read-only, with an empty /tmp and the course replaced by an
 # empty folder; what it needs from there (Python, gdlib) and its own folder are put back
@@ -48,7 +56,8 @@ IFS=: read -r -a shown <<< "${GD_SANDBOX_SHOW:-}"
 for path in "${shown[@]}"; do
   [ -n "$path" ] && under_tmpfs "$path" && traversable "$path" && mounts+=(--ro-bind "$path" "$path")
 done
-for path in "$work" "$ipc_dir"; do traversable "$path"; mounts+=(--bind "$path" "$path"); done
+traversable "$work"; mounts+=(--bind "$scratch" "$work")
+traversable "$ipc_dir"; mounts+=(--bind "$ipc_dir" "$ipc_dir")
 
 prlimit --as="${GD_SANDBOX_MEMORY:-4294967296}" --cpu="${GD_SANDBOX_CPU:-600}" \
         --nproc="${GD_SANDBOX_NPROC:-64}" --fsize="${GD_SANDBOX_FSIZE:-104857600}" -- \
