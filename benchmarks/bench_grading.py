@@ -51,7 +51,7 @@ from conftest import copy_course, make_command as make  # noqa: E402  (also puts
 from grading import sandbox
 from grading.run import gradebook  # noqa: E402
 from mistakes import MISTAKES  # noqa: E402
-from submissions import answered, points_of, reference_answers, with_mistake  # noqa: E402
+from submissions import answered, points_of, reference_answers  # noqa: E402
 
 CHAPTER = "ch01_one_weight"
 KINDS = ("reference", "untouched", "mistake")  # the rotation of the synthetic class
@@ -72,9 +72,7 @@ def kind_of(student):
 def notebooks_by_kind(release=None):
     """The notebook each kind of student hands in (typed into ``release``, default today's)."""
     answers = reference_answers(CHAPTER)
-    mistake = MISTAKES[CHAPTER]
-    kinds = {"reference": answers, "untouched": None,
-             "mistake": with_mistake(answers, mistake.cell, mistake.old, mistake.new)}
+    kinds = {"reference": answers, "untouched": None, "mistake": MISTAKES[CHAPTER].apply(answers)}
     return {kind: typed_into(release, given) if release else answered(CHAPTER, given) for kind, given in kinds.items()}
 
 
