@@ -48,7 +48,7 @@ import nbgrader  # noqa: E402
 from nbgrader.api import MissingEntry  # noqa: E402
 
 from conftest import copy_course, make_command as make  # noqa: E402  (also puts the venv's bin on PATH, as the tests do)
-from grading import sandbox
+from grading import sandbox  # noqa: E402
 from grading.run import gradebook  # noqa: E402
 from mistakes import MISTAKES  # noqa: E402
 from submissions import answered, points_of, reference_answers  # noqa: E402

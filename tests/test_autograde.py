@@ -93,6 +93,9 @@ def test_reference_answers_get_full_marks(graded_course, chapter):
 
 def test_correct_answers_written_differently_get_full_marks(graded_course, chapter):
     assert autograded_scores(graded_course, chapter, "alternative") == points_of(chapter)
+    with open(graded_course / "reports" / "submissions.csv", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if (r["assignment"], r["student"]) == (chapter, "alternative")]
+    assert rows[0]["flags"] == "", "np.stack, setattr on one's own objects and the like are not tampering"
 
 
 def test_answers_that_lie_about_their_value_get_zero(graded_course, chapter):

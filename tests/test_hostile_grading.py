@@ -170,6 +170,10 @@ def build_class(course, listener_port):
     plant += (f"os.remove({CHAPTER + '.ipynb'!r})\n"
               f"os.symlink('../../b_reference/{CHAPTER}/{CHAPTER}.ipynb', {CHAPTER + '.ipynb'!r})")
     submit("zd_plants_links", answered(CHAPTER, after(wrong_error, "predict", plant)), 7)
+    nb = answered(CHAPTER, R)
+    setup = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
+    setup.source = "import sys\nsys.path.insert(0, '.')\nchecks = None"
+    submit("ze_edits_the_setup_cell", nb, 8)
     return students
 
 
