@@ -27,9 +27,13 @@ c.OverwriteCells.add_missing_cells = True
 c.Execute.timeout = 30
 c.Execute.interrupt_on_timeout = True
 
-# the course's own grading pieces (grading/) must import however nbgrader was started
+# the course's own grading pieces (grading/) must import however nbgrader was started, also in
+# the kernels it starts for the instructor (Validate runs the solutions' hidden tests in process);
+# graded kernels never see it (the sandbox clears PYTHONPATH)
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
+if HERE not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [HERE, os.environ.get("PYTHONPATH")]))
 from nbgrader.converters.autograde import Autograde  # noqa: E402
 from nbgrader.converters.generate_feedback import GenerateFeedback  # noqa: E402
 
