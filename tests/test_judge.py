@@ -108,6 +108,15 @@ def test_near_arrays_name_the_first_wrong_entry():
     judge.expect_near([[1, 2]], [[1, 2 + 1e-13]], "W")
 
 
+def test_near_adds_the_rule_and_names_a_recognised_mistake():
+    mistakes = [("you added instead of multiplying.", 5.0), ("never matched", None)]
+    with pytest.raises(Failed, match=r"should be 6, got 5. multiply them. Likely mistake: you added instead"):
+        judge.expect_near(5.0, 6.0, "f(2, 3)", hint="multiply them.", mistakes=mistakes)
+    with pytest.raises(Failed) as failure:
+        judge.expect_near(7.0, 6.0, "f(2, 3)", mistakes=mistakes)
+    assert "Likely mistake" not in str(failure.value)
+
+
 def test_changed_arguments_and_returned_arguments_are_seen():
     changed = result({"result": [1], "args_after": [[9.0]], "returned_argument": [0]}, [1.0])
     with pytest.raises(Failed, match="changed the list it was given"):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from grading.hidden.judge import call, expect, expect_near, same, show
+from grading.hidden.judge import call, expect, expect_near, plural, same, show
 
 TOL = 1e-9  # the old tests' tolerance: |got - want| <= 1e-9 * sqrt(1 + want ** 2)
 
@@ -12,23 +12,12 @@ def _dot(a, b):
     return float(np.dot(np.asarray(a, dtype=float), np.asarray(b, dtype=float))) if len(a) else 0.0
 
 
-def _unchanged(result, index, what, advice):
-    """Fail unless argument ``index`` of the call came back exactly as it was sent."""
-    expect(same(result.argument_after(index), result.request.args[index]),
-           f"{result.name} changed {what}: {advice}")
-
-
-def _count(n, word):
-    """'1 entry', '3 entries', '2 numbers'."""
-    return f"{n} {word}" if n == 1 else f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
-
-
 def _entries(result, length, what):
     """The result as a float array of ``length`` entries; ``Failed`` with ``what`` it should hold otherwise."""
     got = result.value()
     expect(isinstance(got, (list, tuple)) or getattr(got, "ndim", 0) == 1,
-           f"{result.name} should return a list of {_count(length, 'number')} ({what}), got {show(got)}.")
-    expect(len(got) == length, f"{result.name} returned {_count(len(got), 'entry')}, expected {length} ({what}).")
+           f"{result.name} should return a list of {plural(length, 'number')} ({what}), got {show(got)}.")
+    expect(len(got) == length, f"{result.name} returned {plural(len(got), 'entry')}, expected {length} ({what}).")
     return result.array((length,))
 
 
@@ -39,7 +28,7 @@ def w_sum_is_dot_product(rng):
     for (a, b), result in zip(cases, results):
         expect_near(result.number(), _dot(a, b), result.name, rtol=TOL, atol=TOL)
         for index, which in enumerate("ab"):
-            _unchanged(result, index, f"the list {which} it was given", "w_sum must only read its lists.")
+            result.expect_unchanged(index, f"the list {which} it was given", "w_sum must only read its lists.")
 
 
 def neural_network_predicts(rng):
@@ -57,7 +46,7 @@ def ele_mul_scales_a_copy(rng):
     for (s, v), result in zip(cases, results):
         got = _entries(result, len(v), "one per entry of the vector")
         result.expect_new_object(1)
-        _unchanged(result, 1, "the list it was given", "build a new list and return it instead.")
+        result.expect_unchanged(1, "the list it was given", "build a new list and return it instead.")
         expect_near(got, [s * x for x in v], result.name, rtol=1e-12, atol=1e-12,
                     hint="each entry must be number * entry.")
 
@@ -71,8 +60,8 @@ def weight_deltas_share_one_delta(rng):
         delta = _dot(x, w) - g
         expect_near(got, [delta * xi for xi in x], result.name, rtol=TOL, atol=TOL,
                     hint=f"each weight delta is delta * input[i], with delta = pred - goal = {delta:.6g} here.")
-        _unchanged(result, 0, "the input list it was given", "weight_deltas must only read its lists.")
-        _unchanged(result, 1, "the weights list it was given", "weight_deltas must only read its lists.")
+        result.expect_unchanged(0, "the input list it was given", "weight_deltas must only read its lists.")
+        result.expect_unchanged(1, "the weights list it was given", "weight_deltas must only read its lists.")
 
 
 def update_weights_steps_downhill(rng):
@@ -83,8 +72,8 @@ def update_weights_steps_downhill(rng):
     for (w, d, alpha), result in zip(cases, results):
         got = _entries(result, len(w), "one new weight per weight")
         result.expect_new_object(0)
-        _unchanged(result, 0, "the weights list it was given", "build a new list and return it instead.")
-        _unchanged(result, 1, "the weight_deltas list it was given", "update_weights must only read it.")
+        result.expect_unchanged(0, "the weights list it was given", "build a new list and return it instead.")
+        result.expect_unchanged(1, "the weight_deltas list it was given", "update_weights must only read it.")
         expect_near(got, [wi - alpha * di for wi, di in zip(w, d)], result.name, rtol=1e-12, atol=1e-12,
                     hint="each new weight is weight - alpha * weight_delta.")
 
@@ -103,10 +92,10 @@ def train_history(rng):
         expect(isinstance(history, (list, tuple)) or getattr(history, "ndim", 0) == 2,
                f"{result.name} should return a list of weight lists, got {show(history)}.")
         expect(len(history) == steps + 1,
-               f"{result.name} returned {_count(len(history), 'entry')}, expected {steps + 1} "
+               f"{result.name} returned {plural(len(history), 'entry')}, expected {steps + 1} "
                "(the starting weights, then one list per step).")
         history = result.array((steps + 1, len(w)))
-        _unchanged(result, 0, "the caller's weights", "copy them (list(weights)) before you train.")
+        result.expect_unchanged(0, "the caller's weights", "copy them (list(weights)) before you train.")
         expect(same(history[0], w), f"{result.name} must start with the initial weights {show(w)}, "
                                     f"got {show(history[0].tolist())}.")
         errors = []

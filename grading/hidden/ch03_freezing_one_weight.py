@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from grading.hidden.judge import Failed, call, expect, expect_near, same, show
+from grading.hidden.judge import Failed, call, expect, expect_near, plural, same, show
 
 TOL = 1e-9  # the old tests' tolerance: |got - want| <= 1e-9 * sqrt(1 + want ** 2)
 
@@ -12,22 +12,11 @@ def _dot(a, b):
     return float(np.dot(np.asarray(a, dtype=float), np.asarray(b, dtype=float))) if len(a) else 0.0
 
 
-def _count(n, word):
-    """'1 entry', '3 entries', '2 numbers'."""
-    return f"{n} {word}" if n == 1 else f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
-
-
-def _unchanged(result, index, what, advice):
-    """Fail unless argument ``index`` of the call came back exactly as it was sent."""
-    expect(same(result.argument_after(index), result.request.args[index]),
-           f"{result.name} changed {what}: {advice}")
-
-
 def _numbers(got, shape, name, what):
     """``got`` (part of a result) as a float array of ``shape``; ``Failed`` saying what it should be otherwise."""
     expect(isinstance(got, (list, tuple, np.ndarray)),
-           f"{name} should be a list of {_count(shape[0], 'entry')} ({what}), got {show(got)}.")
-    expect(len(got) == shape[0], f"{name} has {_count(len(got), 'entry')}, expected {shape[0]} ({what}).")
+           f"{name} should be a list of {plural(shape[0], 'entry')} ({what}), got {show(got)}.")
+    expect(len(got) == shape[0], f"{name} has {plural(len(got), 'entry')}, expected {shape[0]} ({what}).")
     try:
         array = np.array(got, dtype=np.float64)
     except (TypeError, ValueError):
@@ -57,8 +46,8 @@ def frozen_weight_gets_no_delta(rng):
         expect_near(got, [0.0 if i == frozen else delta * xi for i, xi in enumerate(x)], result.name,
                     rtol=TOL, atol=TOL, hint="every other weight delta is delta * input[i], "
                                              f"with delta = pred - goal = {delta:.6g} here.")
-        _unchanged(result, 0, "the input list it was given", "frozen_weight_deltas must only read its lists.")
-        _unchanged(result, 1, "the weights list it was given", "frozen_weight_deltas must only read its lists.")
+        result.expect_unchanged(0, "the input list it was given", "frozen_weight_deltas must only read its lists.")
+        result.expect_unchanged(1, "the weights list it was given", "frozen_weight_deltas must only read its lists.")
 
 
 def step_frozen_keeps_frozen_weight(rng):
@@ -68,8 +57,8 @@ def step_frozen_keeps_frozen_weight(rng):
     results = yield [call("step_frozen", *case) for case in cases]
     for (w, x, g, alpha, frozen), result in zip(cases, results):
         new = _numbers(result.value(), (len(w),), result.name, "one new weight per weight")
-        _unchanged(result, 0, "the weights list it was given", "build a new list and return it instead.")
-        _unchanged(result, 1, "the input list it was given", "step_frozen must only read it.")
+        result.expect_unchanged(0, "the weights list it was given", "build a new list and return it instead.")
+        result.expect_unchanged(1, "the input list it was given", "step_frozen must only read it.")
         result.expect_new_object(0)
         expect(new[frozen] == w[frozen], f"{result.name} moved the frozen weight (index {frozen}) from "
                                          f"{show(w[frozen])} to {show(new[frozen])}: a frozen weight keeps its value "
@@ -99,7 +88,7 @@ def train_frozen_history(rng):
         history = _numbers(pair[0], (steps + 1, len(w)), f"{result.name}[0] (the history)",
                            "the starting weights, then one weight list per step")
         errors = _numbers(pair[1], (steps,), f"{result.name}[1] (the errors)", "one error per step")
-        _unchanged(result, 0, "the caller's weights", "copy them (list(weights)) before you train.")
+        result.expect_unchanged(0, "the caller's weights", "copy them (list(weights)) before you train.")
         expect(same(history[0], w), f"{result.name}[0] must start with the initial weights {show(w)}, "
                                     f"got {show(history[0].tolist())}.")
         for k, weights in enumerate(history):
@@ -131,8 +120,8 @@ def error_slice_varies_one_weight(rng):
                      + [call("error_slice", x, w, g, i, [w[i]]) for x, w, g, i, _ in cases])
     for (x, w, g, i, values), result, here in zip(cases, results, results[len(cases):]):
         got = _numbers(result.value(), (len(values),), result.name, "one error per value")
-        _unchanged(result, 0, "the input list it was given", "error_slice must only read its lists.")
-        _unchanged(result, 1, "the weights list it was given", "copy it (list(weights)) before you set an entry.")
+        result.expect_unchanged(0, "the input list it was given", "error_slice must only read its lists.")
+        result.expect_unchanged(1, "the weights list it was given", "copy it (list(weights)) before you set an entry.")
         rest = _dot(x, w) - x[i] * w[i]
         expect_near(got, [(rest + x[i] * v - g) ** 2 for v in values], result.name, rtol=TOL, atol=TOL,
                     hint=f"the error for a value is (pred - goal) ** 2 with weights[{i}] replaced by that value "

@@ -19,13 +19,6 @@ def _list_of(result, n, what):
     return result.array((n,))
 
 
-def _near(got, want, name, mistakes=(), rtol=1e-9, atol=1e-12):
-    """expect_near, naming the classic mistake whose value ``got`` matches, if any."""
-    hint = next((text for text, wrong in mistakes
-                 if np.shape(wrong) == np.shape(got) and np.allclose(got, wrong, rtol=1e-7, atol=1e-10)), "")
-    expect_near(got, want, name, rtol, atol, hint)
-
-
 def predict_one_per_output(rng):
     """predict(input, weights) is input * weights[k] for every k, in a new list; weights unchanged."""
     cases = [(float(rng.normal(0, 2)), _vector(rng, int(rng.integers(1, 7)))) for _ in range(20)]
@@ -33,8 +26,7 @@ def predict_one_per_output(rng):
     results = yield [call("predict", x, weights) for x, weights in cases]
     for (x, weights), result in zip(cases, results):
         got = _list_of(result, len(weights), "predictions")
-        _near(got, [x * w for w in weights], result.name,
-              [("you added the input to each weight; multiply them instead.", [x + w for w in weights])])
+        expect_near(got, [x * w for w in weights], result.name, mistakes=[("you added the input to each weight; multiply them instead.", [x + w for w in weights])])
         result.expect_unchanged(1, "the list of weights it was given")
 
 
@@ -45,7 +37,7 @@ def deltas_pred_minus_true(rng):
     results = yield [call("deltas", pred, true) for pred, true in cases]
     for (pred, true), result in zip(cases, results):
         got = _list_of(result, len(pred), "deltas")
-        _near(got, [p - t for p, t in zip(pred, true)], result.name, [
+        expect_near(got, [p - t for p, t in zip(pred, true)], result.name, mistakes=[
             ("the sign is flipped: you computed true - pred. Use delta = pred - true.", [t - p for p, t in zip(pred, true)]),
             ("you squared the misses: delta is the raw miss, pred - true.", [(p - t) ** 2 for p, t in zip(pred, true)]),
         ])
@@ -60,7 +52,7 @@ def weight_deltas_scale_by_input(rng):
     results = yield [call("weight_deltas", x, delta) for x, delta in cases]
     for (x, delta), result in zip(cases, results):
         got = _list_of(result, len(delta), "weight deltas")
-        _near(got, [d * x for d in delta], result.name, [
+        expect_near(got, [d * x for d in delta], result.name, mistakes=[
             ("you kept the factor 2 from the slope: this course folds it into alpha, so weight_delta = delta * input.",
              [2 * d * x for d in delta]),
             ("you returned the deltas unchanged: multiply each one by the input.", delta),
@@ -80,7 +72,7 @@ def update_weights_new_list(rng):
         result.expect_unchanged(1, "the list of weight deltas it was given")
         got = _list_of(result, len(weights), "weights")
         w, g = np.array(weights), np.array(weight_delta)
-        _near(got, w - alpha * g, result.name, [
+        expect_near(got, w - alpha * g, result.name, mistakes=[
             ("the sign is flipped: you added alpha * weight_delta. Subtract it.", w + alpha * g),
             ("alpha is missing: scale each weight delta by alpha before subtracting it.", w - g),
             ("you returned the changes (alpha * weight_delta), not the new weights.", alpha * g),
@@ -107,7 +99,7 @@ def train_history(rng):
         before, after = history[:-1], history[1:]
         step = before - alpha * (x * before - true) * x
         first = history[0] - alpha * (x * history[0] - true) * x
-        _near(after, step, f"{result.name}: each entry after the start", [
+        expect_near(after, step, f"{result.name}: each entry after the start", mistakes=[
             ("the weights stop after one step: assign the new weights back to `weights` inside the loop.",
              np.repeat([first], steps, axis=0)),
             ("every entry after the start is the same list, changed in place: append a new list at every step.",

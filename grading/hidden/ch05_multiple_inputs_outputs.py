@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from grading.hidden.judge import Failed, call, expect, expect_near, same, show
+from grading.hidden.judge import Failed, call, expect, expect_near, show
 
 RTOL, ATOL = 1e-5, 1e-8
 
@@ -26,20 +26,6 @@ def _numbers(result, shape, what, shape_hint=""):
     return array
 
 
-def _near(got, want, name, mistakes=()):
-    """expect_near with the chapter's tolerance, naming the classic mistake whose value ``got`` matches."""
-    hint = next((text for text, wrong in mistakes if wrong is not None and np.shape(wrong) == np.shape(got)
-                 and np.allclose(got, wrong, rtol=1e-7, atol=1e-10)), "")
-    expect_near(got, want, name, RTOL, ATOL, hint)
-
-
-def _changed(result, index, what, hint=""):
-    """Fail if the call changed its argument ``index``."""
-    if not same(result.argument_after(index), result.request.args[index]):
-        advice = f"Likely mistake: {hint}" if hint else "Leave the arguments as they were and build the answer anew."
-        raise Failed(f"{result.name} changed {what}. {advice}")
-
-
 def vect_mat_mul_one_sum_per_row(rng):
     """vect_mat_mul(vector, matrix) is one weighted sum per row, matrix @ vector; its arguments unchanged."""
     cases = []
@@ -52,11 +38,11 @@ def vect_mat_mul_one_sum_per_row(rng):
         got = _numbers(result, (len(matrix),), f"a list of {len(matrix)} numbers (one per row of the matrix)",
                        "entry i is w_sum(vector, matrix[i]), one number per row of the matrix.")
         columns = M.T @ v if M.shape[0] == M.shape[1] else None
-        _near(got, M @ v, result.name, [
+        expect_near(got, M @ v, result.name, RTOL, ATOL, mistakes=[
             ("you walked down the columns (sum over j of vector[j] * matrix[j][i]). Row i holds the weights into "
              "output i, so entry i is w_sum(vector, matrix[i]).", columns)])
-        _changed(result, 1, "the matrix it was given")
-        _changed(result, 0, "the vector it was given")
+        result.expect_unchanged(1, "the matrix it was given")
+        result.expect_unchanged(0, "the vector it was given")
 
 
 def outer_prod_rows_follow_a(rng):
@@ -74,9 +60,9 @@ def outer_prod_rows_follow_a(rng):
             raise Failed(f"{result.name} should have {len(a)} rows of {len(b)} numbers, got {len(b)} rows of "
                          f"{len(a)}. Likely mistake: {transposed}")
         got = _numbers(result, want.shape, f"{len(a)} rows (one per entry of a) of {len(b)} numbers each")
-        _near(got, want, result.name, [(transposed, want.T)])
-        _changed(result, 0, "the list a it was given")
-        _changed(result, 1, "the list b it was given")
+        expect_near(got, want, result.name, RTOL, ATOL, mistakes=[(transposed, want.T)])
+        result.expect_unchanged(0, "the list a it was given")
+        result.expect_unchanged(1, "the list b it was given")
 
 
 def update_matrix_new_matrix(rng):
@@ -89,14 +75,13 @@ def update_matrix_new_matrix(rng):
     results = yield [call("update_matrix", *case) for case in cases]
     for (weights, weight_delta, alpha), result in zip(cases, results):
         result.expect_new_object(0, "matrix")
-        _changed(result, 0, "the matrix of weights it was given",
-                 "`list(weights)` and `weights.copy()` copy only the outer list, and the rows inside are still the "
+        result.expect_unchanged(0, "the matrix of weights it was given", "Likely mistake: " + "`list(weights)` and `weights.copy()` copy only the outer list, and the rows inside are still the "
                  "caller's. Build every row anew (or copy each row: [row[:] for row in weights]).")
-        _changed(result, 1, "the weight deltas it was given")
+        result.expect_unchanged(1, "the weight deltas it was given")
         W, G = np.array(weights), np.array(weight_delta)
         got = _numbers(result, W.shape, f"a new matrix of the weights' shape {W.shape}",
                        "weight_delta must have the weights' layout, one row per output: call outer_prod(delta, input).")
-        _near(got, W - alpha * G, result.name, [
+        expect_near(got, W - alpha * G, result.name, RTOL, ATOL, mistakes=[
             ("the sign is flipped: you added alpha * weight_delta. Subtract it.", W + alpha * G),
             ("alpha is missing: scale each weight delta by alpha before subtracting it.", W - G),
             ("you returned the changes (alpha * weight_delta), not the new weights.", alpha * G),
@@ -143,15 +128,13 @@ def train_step_outer_delta_input(rng):
             W = W - alpha * np.outer(W @ x - y, x)
     results = yield [call("train_step", *case) for case in cases + walks]
     for (weights, x, y, alpha), result in zip(cases, results):
-        _changed(result, 0, "the weights it was given",
-                 "update into a new matrix: update_matrix must build new rows.")
-        _changed(result, 1, "the input it was given")
-        _changed(result, 2, "the targets it was given")
+        result.expect_unchanged(0, "the weights it was given", "Likely mistake: " + "update into a new matrix: update_matrix must build new rows.")
+        result.expect_unchanged(1, "the input it was given")
+        result.expect_unchanged(2, "the targets it was given")
         W, x, y = np.array(weights), np.array(x), np.array(y)
         got = _numbers(result, W.shape, f"a new matrix of the weights' shape {W.shape}",
                        "weight_delta must have the weights' layout, one row per output: call outer_prod(delta, input).")
-        _near(got, W - alpha * np.outer(W @ x - y, x), result.name,
-              _train_step_mistakes(W, x, y, alpha))
+        expect_near(got, W - alpha * np.outer(W @ x - y, x), result.name, RTOL, ATOL, mistakes=_train_step_mistakes(W, x, y, alpha))
     for (weights, x, y, alpha), result in zip(walks, results[len(cases):]):
         W, x, y = np.array(weights), np.array(x), np.array(y)
         got = _numbers(result, W.shape, f"a new matrix of the weights' shape {W.shape}")
@@ -172,8 +155,7 @@ def train_step_np_matches_loops(rng):
                           f"np.array({show(x.tolist())}), np.array({show(y.tolist())}), {show(alpha)})")
                      for W, x, y, alpha in cases]
     for (W, x, y, alpha), result in zip(cases, results):
-        _changed(result, 0, "the array W it was given",
-                 "`W -= ...` writes into the caller's array; compute a new one with `W - ...`.")
+        result.expect_unchanged(0, "the array W it was given", "Likely mistake: " + "`W -= ...` writes into the caller's array; compute a new one with `W - ...`.")
         got = _numbers(result, W.shape, f"a new array of W's shape {W.shape}",
                        "the update must have W's shape: np.outer(delta, x) has one row per output, one column per input.")
         loop = [[W[i, j] - alpha * (sum(W[i, k] * x[k] for k in range(len(x))) - y[i]) * x[j]
@@ -186,4 +168,4 @@ def train_step_np_matches_loops(rng):
         mistakes[1] = ("the sign is flipped: use delta = W @ x - y and subtract alpha * np.outer(delta, x).",
                        mistakes[1][1])
         mistakes[2] = ("alpha is missing: scale the outer product by alpha.", mistakes[2][1])
-        _near(got, np.array(loop), result.name, mistakes[:4])
+        expect_near(got, np.array(loop), result.name, RTOL, ATOL, mistakes=mistakes[:4])

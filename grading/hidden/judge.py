@@ -106,21 +106,25 @@ class Result:
     def returned_argument(self, index):
         return index in self.record.get("returned_argument", [])
 
-    def expect_near(self, want, rtol=1e-9, atol=1e-12, hint=""):
+    def expect_near(self, want, rtol=1e-9, atol=1e-12, hint="", mistakes=()):
         got = self.array() if np.ndim(want) else self.number()
-        expect_near(got, want, self.name, rtol, atol, hint)
+        expect_near(got, want, self.name, rtol, atol, hint, mistakes)
 
-    def expect_unchanged(self, index, what="the list it was given"):
+    def expect_unchanged(self, index, what="the list it was given", advice="build a new one and return it instead."):
         if not same(self.argument_after(index), self.request.args[index]):
-            raise Failed(f"{self.name} changed {what}: build a new one and return it instead.")
+            raise Failed(f"{self.name} changed {what}: {advice}")
 
     def expect_new_object(self, index, what="list"):
         if self.returned_argument(index):
             raise Failed(f"{self.name} returned the {what} it was given: return a new {what}.")
 
 
-def expect_near(got, want, name, rtol=1e-9, atol=1e-12, hint=""):
-    """Fail unless ``got`` is within tolerance of ``want`` (numbers or arrays of the same shape)."""
+def expect_near(got, want, name, rtol=1e-9, atol=1e-12, hint="", mistakes=()):
+    """Fail unless ``got`` is within tolerance of ``want`` (numbers or arrays of the same shape).
+
+    A failure message ends with ``hint`` (the rule the answer breaks) and, when ``got`` matches
+    the value of one of ``mistakes`` (pairs of description and wrong value), that mistake.
+    """
     got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
     if got.shape != want.shape:
         raise Failed(f"{name} should have shape {want.shape}, got shape {got.shape}.")
@@ -133,12 +137,21 @@ def expect_near(got, want, name, rtol=1e-9, atol=1e-12, hint=""):
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         message = (f"{name} is wrong at index {list(first)} ({int(bad.sum())} of {bad.size} entries): "
                    f"expected {show(want[first])}, got {show(got[first])}.")
-    raise Failed(message + (f" Likely mistake: {hint}" if hint else ""))
+    likely = next((text for text, wrong in mistakes if wrong is not None and np.shape(wrong) == got.shape
+                   and np.allclose(got, wrong, rtol=1e-7, atol=1e-10)), "")
+    raise Failed(" ".join(filter(None, [message, hint, likely and f"Likely mistake: {likely}"])))
 
 
 def expect(condition, message):
     if not condition:
         raise Failed(message)
+
+
+def plural(count, word):
+    """'1 entry', '3 entries', '2 numbers'."""
+    if count == 1:
+        return f"{count} {word}"
+    return f"{count} {word[:-1]}ies" if word.endswith("y") else f"{count} {word}s"
 
 
 def same(a, b):
