@@ -49,14 +49,15 @@ env: $(BIN)/.installed ## create the virtual environment (.venv) from requiremen
 lab: env ## learners: copy new chapters into workspace/ and open JupyterLab there
 	$(BIN)/python tools/sync_workspace.py course $(WORKSPACE)
 	@# learners keep nbgrader's Validate button; the instructor's tools are switched off here
-	cd $(WORKSPACE) && JUPYTER_CONFIG_PATH=$(CURDIR)/tools/learner-config \
+	@# MPLBACKEND (Agg, exported for headless recipes) would make plt.show() draw nothing in the lab
+	cd $(WORKSPACE) && env -u MPLBACKEND JUPYTER_CONFIG_PATH=$(CURDIR)/tools/learner-config \
 	  $(BIN)/jupyter lab --port=$(PORT) $(ROOT_ARGS) $(LAB_ARGS)
 
 .PHONY: instructor-lab
 instructor-lab: env ## instructors: JupyterLab at the course root, with nbgrader's formgrader
 	@mkdir -p exchange
 	@# the solutions' hidden regions run the hidden tests from grading/ (Validate, Run All)
-	PYTHONPATH=$(CURDIR) $(BIN)/jupyter lab --port=$(PORT) $(ROOT_ARGS) $(LAB_ARGS)
+	env -u MPLBACKEND PYTHONPATH=$(CURDIR) $(BIN)/jupyter lab --port=$(PORT) $(ROOT_ARGS) $(LAB_ARGS)
 
 .PHONY: test
 test: env ## run every check: helper unit tests, nbval, validators, release and autograde round trip

@@ -102,3 +102,12 @@ def test_make_lab_serves_the_learners_copy_and_release_leaves_it_alone(tmp_path)
                             cwd=course, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert learner_copy.read_bytes() == edited
+
+
+@pytest.mark.parametrize("target", ["lab", "instructor-lab"])
+def test_lab_kernels_draw_figures(target):
+    """The Makefile exports MPLBACKEND=Agg for headless recipes; kernels of a lab must not inherit it
+    (plt.show() would then draw nothing in the browser)."""
+    recipe = subprocess.run(make_command("-n", target), cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    launch = next(line for line in recipe.replace("\\\n", " ").splitlines() if "jupyter lab" in line)
+    assert "env -u MPLBACKEND" in launch, launch
