@@ -68,6 +68,15 @@ def test_malformed_evidence_is_refused(data):
         collector.decode(data)
 
 
+def test_a_seeded_rng_argument_arrives_as_a_fresh_generator_with_that_seed():
+    requests = [judge.call("draw", judge.seeded_rng(7)).plain() for _ in range(2)]
+    space = {"draw": lambda rng: rng.integers(0, 10**9, size=3)}
+    records = json.loads(json.dumps(collector.collect(requests, space)))
+    draws = [collector.decode(record["result"]) for record in records]
+    assert np.array_equal(draws[0], draws[1])
+    assert np.array_equal(draws[0], np.random.default_rng(7).integers(0, 10**9, size=3))
+
+
 def test_collect_records_missing_raising_and_uncallable_names():
     def boom(x):
         raise ValueError("no" * 1000)

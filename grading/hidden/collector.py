@@ -23,9 +23,21 @@ NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floats
 SCALARS = (bool, int, float, str)
 
 
+class SeededRng:
+    """An argument that arrives as ``numpy.random.default_rng(seed)``, made fresh in the kernel."""
+
+    def __init__(self, seed):
+        self.seed = int(seed)
+
+    def __repr__(self):
+        return f"np.random.default_rng({self.seed})"
+
+
 def encode(value, depth=0):
     """Return ``value`` as JSON-ready plain data (exact types only; subclasses are not trusted)."""
     kind = type(value)
+    if kind is SeededRng:
+        return {"rng": value.seed}
     if value is None or kind in SCALARS:
         return value[:MAX_TEXT] if kind is str else value
     if depth >= MAX_DEPTH:
@@ -57,6 +69,8 @@ def decode(data):
             raise ValueError(f"an array of {data['dtype']} is not plain numbers")
         raw = base64.b64decode(data["ndarray"], validate=True)
         return numpy.frombuffer(raw, dtype=dtype).reshape([int(n) for n in data["shape"]]).copy()
+    if type(data) is dict and "rng" in data:
+        return numpy.random.default_rng(int(data["rng"]))
     if type(data) is dict and "scalar" in data:
         return numpy.dtype(data["scalar"]).type(data["value"])
     if type(data) is dict and "unsupported" in data:

@@ -50,6 +50,11 @@ def call(function, *args, label=None):
     return Request("call", function, args, label or f"{function}({shown})")
 
 
+def seeded_rng(seed):
+    """An argument the kernel receives as a fresh ``np.random.default_rng(seed)``."""
+    return collector.SeededRng(seed)
+
+
 def value(name):
     """Ask the kernel for the value of the student's variable ``name``."""
     return Request("value", name, (), name)
