@@ -235,3 +235,45 @@ def training_curves(losses, accuracies, *, axes=None, label=None, loss_label="lo
         for ax in axes:
             ax.legend()
     return axes
+
+
+def draw_graph(graph, *, ax=None, title=None, labels=None):
+    """Draw a computational graph left to right; return the axes (ch08).
+
+    ``graph`` is a list of ``(name, op, input names)``. Each node sits in the column of its longest
+    path from a leaf (leaves, op ``placeholder`` or ``variable``, in column 0) and is drawn as a box
+    ``name`` over ``op``; ``labels`` (optional, name -> text) adds a third line, e.g. a value.
+    ``ax.texts[k]`` is node ``k``'s box and each input-to-consumer edge is one arrow annotation
+    after the boxes, in the order of the graph and its inputs.
+    """
+    inputs = {name: list(ins) for name, _, ins in graph}
+    depth = {}
+
+    def column(name):
+        if name not in depth:
+            depth[name] = 1 + max((column(i) for i in inputs[name]), default=-1)
+        return depth[name]
+
+    for name, _, _ in graph:
+        column(name)
+    rows, position = {}, {}
+    for name, _, _ in graph:
+        rows.setdefault(depth[name], []).append(name)
+    height = max(len(names) for names in rows.values())
+    for col, names in rows.items():
+        for k, name in enumerate(names):
+            position[name] = (col, (len(names) - 1) / 2 - k)  # each column centred on 0
+    width = max(rows) + 1
+    ax = ax or plt.subplots(figsize=(1.9 * width + 1, 1.1 * height + 0.8))[1]
+    colours = {"placeholder": "lightgrey", "variable": "khaki"}
+    for name, op, _ in graph:
+        text = f"{name}\n{op}" + (f"\n{labels[name]}" if labels and name in labels else "")
+        ax.text(*position[name], text, ha="center", va="center", fontsize="small", zorder=3,
+                bbox={"boxstyle": "round", "facecolor": colours.get(op, "lightblue"), "edgecolor": "black"})
+    for name, _, ins in graph:
+        for source in ins:
+            ax.annotate("", xy=position[name], xytext=position[source], zorder=2,
+                        arrowprops={"arrowstyle": "->", "shrinkA": 18, "shrinkB": 18, "color": "dimgray"})
+    ax.set(xlim=(-0.7, width - 0.3), ylim=(-(height - 1) / 2 - 0.7, (height - 1) / 2 + 0.7), title=title)
+    ax.set_axis_off()
+    return ax

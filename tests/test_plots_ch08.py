@@ -1,0 +1,31 @@
+"""gdlib.plots.draw_graph (ch08): one box per node, one arrow per edge, leaves on the left."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+from gdlib import plots  # noqa: E402
+
+GRAPH = [("x", "placeholder", []), ("n1", "neg", ["x"]), ("n2", "neg", ["n1"]), ("L", "add", ["n2", "x"])]
+
+
+def test_draw_graph_boxes_and_arrows():
+    ax = plots.draw_graph(GRAPH, labels={"x": "3"})
+    boxes = ax.texts[:len(GRAPH)]
+    assert [t.get_text() for t in boxes] == ["x\nplaceholder\n3", "n1\nneg", "n2\nneg", "L\nadd"]
+    arrows = ax.texts[len(GRAPH):]
+    assert all(isinstance(a, matplotlib.text.Annotation) for a in arrows)
+    assert len(arrows) == 4
+    ends = [(a.xyann, a.xy) for a in arrows]
+    where = {t.get_text().split("\n")[0]: t.get_position() for t in boxes}
+    assert ends == [(where[a], where[b]) for a, b in [("x", "n1"), ("n1", "n2"), ("n2", "L"), ("x", "L")]]
+    plt.close("all")
+
+
+def test_draw_graph_columns_follow_the_longest_path():
+    ax = plots.draw_graph(GRAPH)
+    columns = {t.get_text().split("\n")[0]: t.get_position()[0] for t in ax.texts[:len(GRAPH)]}
+    assert columns == {"x": 0, "n1": 1, "n2": 2, "L": 3}
+    plt.close("all")
