@@ -17,8 +17,9 @@ A ?=
 CHAPTERS := $(notdir $(wildcard solutions/ch*))
 ASSIGNMENTS := $(if $(A),$(A),$(CHAPTERS))
 PYTEST_ARGS ?=
-CELL_TIMEOUT ?= 60
-SUBMISSION_CAP ?= 600
+# grading limits: empty means the defaults in grading/settings.py
+CELL_TIMEOUT ?=
+SUBMISSION_CAP ?=
 
 .DEFAULT_GOAL := help
 
@@ -26,7 +27,7 @@ SUBMISSION_CAP ?= 600
 help: ## list the targets
 	@grep -hE '^[a-z.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 	@echo "  variables: PORT=$(PORT) LAB_ARGS=... A=<chapter> VENV=$(VENV)"
-	@echo "  grading:   CELL_TIMEOUT=$(CELL_TIMEOUT) SUBMISSION_CAP=$(SUBMISSION_CAP) UNSAFE_NO_SANDBOX=1 (trusted submissions only)"
+	@echo "  grading:   CELL_TIMEOUT=<s> SUBMISSION_CAP=<s> (defaults in grading/settings.py) UNSAFE_NO_SANDBOX=1 (trusted submissions only)"
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -91,14 +92,15 @@ gradebook.db:
 
 .PHONY: autograde
 autograde: env gradebook.db ## grade submitted/<student>/<chapter>/ in the sandbox; report in reports/
-	$(BIN)/python -m grading autograde $(A) --cell-timeout=$(CELL_TIMEOUT) --submission-cap=$(SUBMISSION_CAP) \
-	  $(if $(UNSAFE_NO_SANDBOX),--unsafe-no-sandbox)
+	$(BIN)/python -m grading autograde $(A) $(if $(CELL_TIMEOUT),--cell-timeout=$(CELL_TIMEOUT)) \
+	  $(if $(SUBMISSION_CAP),--submission-cap=$(SUBMISSION_CAP)) $(if $(UNSAFE_NO_SANDBOX),--unsafe-no-sandbox)
 
 .PHONY: feedback
-feedback: env ## write HTML feedback for graded submissions into feedback/
+feedback: env ## write (again) HTML feedback for graded submissions into feedback/
+	@# --force: a regraded submission's page is rewritten; ignore *: only the page, no file it wrote
 	@for a in $(ASSIGNMENTS); do \
 	  if compgen -G "autograded/*/$$a" >/dev/null; then \
-	    $(BIN)/nbgrader generate_feedback "$$a" --log-level=WARN || exit 1; \
+	    $(BIN)/nbgrader generate_feedback "$$a" --force --CourseDirectory.ignore='["*"]' --log-level=WARN || exit 1; \
 	  fi; \
 	done
 

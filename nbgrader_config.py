@@ -7,7 +7,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
-c.CourseDirectory.course_id = "generalizing-gd"
+# the course's own grading pieces (grading/) must import however nbgrader was started, also in
+# the kernels it starts for the instructor (Validate runs the solutions' hidden tests in process);
+# graded kernels never see it (the sandbox clears PYTHONPATH)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+if HERE not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [HERE, os.environ.get("PYTHONPATH")]))
+from grading import settings  # noqa: E402 (every grading setting lives there)
+
+c.CourseDirectory.course_id = settings.COURSE_ID
 c.CourseDirectory.root = HERE
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "course"
@@ -23,17 +32,10 @@ c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", os.path.join(HERE, "exchan
 
 # every notebook a student submits must be graded even if they deleted a graded cell
 c.OverwriteCells.add_missing_cells = True
-# a cell that runs longer than this is stopped; the course's cells take well under a second
-c.Execute.timeout = 30
+# a cell that runs longer than this is stopped (the same value `make autograde` uses)
+c.Execute.timeout = settings.CELL_TIMEOUT
 c.Execute.interrupt_on_timeout = True
 
-# the course's own grading pieces (grading/) must import however nbgrader was started, also in
-# the kernels it starts for the instructor (Validate runs the solutions' hidden tests in process);
-# graded kernels never see it (the sandbox clears PYTHONPATH)
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
-if HERE not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [HERE, os.environ.get("PYTHONPATH")]))
 from nbgrader.converters.autograde import Autograde  # noqa: E402
 from nbgrader.converters.generate_feedback import GenerateFeedback  # noqa: E402
 
@@ -43,7 +45,8 @@ from grading.preprocessors import (  # noqa: E402
 # the kernel only runs the visible checks and answers the hidden tests' requests; JudgedExecute
 # decides every test cell in this process and JudgedSaveAutoGrades scores by its verdicts alone.
 # A kernel that dies costs only the cells that need what killed it; outputs: at most 1,000
-# lines per cell (LimitOutput) and 20,000 characters per output
+# lines per cell (LimitOutput), 20,000 characters of plain text per output, and rich outputs (HTML,
+# images) kept whole up to 2,000,000 characters or replaced whole by a notice (TruncateLongOutputs)
 _steps = Autograde.class_traits()["autograde_preprocessors"].default()
 assert [s.__name__ for s in _steps] == ["Execute", "IgnorePattern", "ClearMetadataPreprocessor", "LimitOutput",
                                         "SaveAutoGrades", "AssignLatePenalties", "CheckCellMetadata"], _steps

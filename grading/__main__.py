@@ -4,7 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from grading import report, run, sandbox
+from grading import report, run, sandbox, settings
 
 REFUSAL = """\
 REFUSING TO GRADE: the sandbox cannot run on this machine.
@@ -22,22 +22,24 @@ def main(argv=None):
     grade.add_argument("assignments", nargs="*", help="chapters to grade (default: every chapter in solutions/)")
     grade.add_argument("--course", default=".", help="the course root (default: the current folder)")
     grade.add_argument("--unsafe-no-sandbox", action="store_true", help="run student code unconfined")
-    grade.add_argument("--cell-timeout", type=int, default=60, help="seconds one cell may run (default 60)")
-    grade.add_argument("--submission-cap", type=int, default=600,
-                       help="seconds of wall-clock time one submission's kernel may live (default 600)")
+    grade.add_argument("--cell-timeout", type=int, default=settings.CELL_TIMEOUT,
+                       help=f"seconds one cell may run (default {settings.CELL_TIMEOUT})")
+    grade.add_argument("--submission-cap", type=int, default=settings.SUBMISSION_CAP,
+                       help="seconds of wall-clock time one submission may use in all, across kernel restarts "
+                            f"and regrades (default {settings.SUBMISSION_CAP})")
     args = parser.parse_args(argv)
 
     course = Path(args.course).resolve()
     assignments = args.assignments or sorted(p.name for p in (course / "solutions").glob("ch*") if p.is_dir())
-    settings = run.Settings(cell_timeout=args.cell_timeout, use_sandbox=not args.unsafe_no_sandbox,
-                            limits=sandbox.Limits(wall_seconds=args.submission_cap,
-                                                  cpu_seconds=max(args.submission_cap, 60)))
-    if settings.use_sandbox and sandbox.problems():
+    chosen = run.Settings(cell_timeout=args.cell_timeout, use_sandbox=not args.unsafe_no_sandbox,
+                          limits=sandbox.Limits(wall_seconds=args.submission_cap,
+                                                cpu_seconds=max(args.submission_cap, 60)))
+    if chosen.use_sandbox and sandbox.problems():
         sys.exit(REFUSAL.format(reasons="\n  ".join(sandbox.problems())))
-    if not settings.use_sandbox:
+    if not chosen.use_sandbox:
         print("WARNING: grading WITHOUT the sandbox: student code runs with your permissions.", file=sys.stderr)
-    outcomes = run.autograde(course, assignments, settings)
-    rows = report.write(course, outcomes, settings.cell_timeout)
+    outcomes = run.autograde(course, assignments, chosen)
+    rows = report.write(course, outcomes, chosen.cell_timeout)
     summarize(outcomes, rows)
 
 

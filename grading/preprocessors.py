@@ -15,39 +15,58 @@ from nbconvert.preprocessors import Preprocessor
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor, SaveAutoGrades
 from traitlets import Integer
 
-from grading import hidden
+from grading import hidden, settings
 from grading.hidden import collector, judge
-from grading.sandbox import death_reason
+from grading.sandbox import budget_spent, death_reason
 
 NOTICE = "\n... [output truncated by the grader: {dropped:,} more characters]\n"
+RICH_NOTICE = ("[an output of {size:,} characters ({kinds}) was left out by the grader: "
+               "outputs other than plain text are kept only whole, up to {budget:,} characters]")
 
 
 class TruncateLongOutputs(NbGraderPreprocessor):
-    """Cut any single output text longer than ``max_chars``.
+    """Bound every output: plain text is cut, anything richer is kept whole or dropped whole.
 
     nbgrader's LimitOutput caps the number of lines, not their length: one giant line
-    would otherwise make a notebook (and its feedback page) tens of megabytes.
+    would otherwise make a notebook (and its feedback page) tens of megabytes. Markup
+    (HTML, JavaScript, SVG) cut in the middle would break the page it is shown in, so an
+    output with rich data is never cut: past ``max_rich_chars`` it is replaced by a notice.
     """
 
-    max_chars = Integer(20_000, help="longest text kept from one output").tag(config=True)
+    max_chars = Integer(20_000, help="longest plain text kept from one output").tag(config=True)
+    max_rich_chars = Integer(2_000_000, help="largest rich output (HTML, images, ...) kept whole").tag(config=True)
 
     def preprocess_cell(self, cell, resources, index):
-        for output in cell.get("outputs", []):
-            if "text" in output:
-                output["text"] = self._cut(output["text"])
-            for mime, value in output.get("data", {}).items():
-                if isinstance(value, str) and mime.startswith("text/"):
-                    output["data"][mime] = self._cut(value)
-            if "traceback" in output:
-                output["traceback"] = [self._cut(line) for line in output["traceback"]]
+        if "outputs" in cell:
+            cell.outputs = [self._bounded(output) for output in cell.outputs]
         return cell, resources
 
+    def _bounded(self, output):
+        if "text" in output:
+            output["text"] = self._cut(output["text"])
+        if "traceback" in output:
+            output["traceback"] = [self._cut(line) for line in output["traceback"]]
+        data = output.get("data", {})
+        rich = {mime: value for mime, value in data.items() if mime != "text/plain"}
+        size = sum(len(_joined(value)) for value in rich.values())
+        if size > self.max_rich_chars:
+            notice = RICH_NOTICE.format(size=size, kinds=", ".join(sorted(rich)), budget=self.max_rich_chars)
+            output["data"] = nbformat.from_dict({"text/plain": notice})
+        elif "text/plain" in data:
+            data["text/plain"] = self._cut(data["text/plain"])
+        return output
+
     def _cut(self, text):
-        if isinstance(text, list):
-            text = "".join(text)
+        text = _joined(text)
         if len(text) <= self.max_chars:
             return text
         return text[: self.max_chars] + NOTICE.format(dropped=len(text) - self.max_chars)
+
+
+def _joined(value):
+    if isinstance(value, list):
+        return "".join(str(part) for part in value)
+    return value if isinstance(value, str) else str(value)
 
 
 class ResilientExecute(Execute):
@@ -102,12 +121,28 @@ class ResilientExecute(Execute):
         run_sync(self.async_start_new_kernel_client)()
 
     def _past_wall_cap(self):
-        return time.monotonic() - self._started > float(os.environ.get("GD_SANDBOX_WALL", "600"))
+        folder = self._folder()
+        return (budget_spent(os.environ, folder.name, folder.parent.name)
+                or time.monotonic() - self._started > settings.SUBMISSION_CAP)
+
+    def _folder(self):
+        return Path((self.resources or {}).get("metadata", {}).get("path") or os.getcwd()).resolve()
 
     def _why(self):
-        folder = Path((self.resources or {}).get("metadata", {}).get("path") or os.getcwd()).resolve()
+        folder = self._folder()
         reason = death_reason(os.environ, folder.name, folder.parent.name) or "the kernel died"
         return f"{reason}, while running this cell; the cells after it ran in a fresh kernel"
+
+
+GRADE_ELSEWHERE = (
+    "This course grades submissions only with `make autograde` (python -m grading autograde), which "
+    "runs each one in the grading sandbox after preflight checks. The Formgrader's Autograde button, "
+    "or a plain `nbgrader autograde`, would run student code unconfined, with your permissions: run "
+    "`make autograde` in the course folder, then reload this page to see the scores.")
+
+
+class GradeElsewhere(RuntimeError):
+    """Autograding was started outside `python -m grading`; the message says what to run instead."""
 
 
 class JudgedExecute(ResilientExecute):
@@ -124,6 +159,8 @@ class JudgedExecute(ResilientExecute):
     """
 
     def preprocess(self, nb, resources=None, km=None):
+        if not settings.in_grading_run():
+            raise GradeElsewhere(GRADE_ELSEWHERE)
         self._verdicts, self._tests = {}, {}
         for index, cell in enumerate(nb.cells):
             if is_graded_test(cell):

@@ -11,19 +11,18 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from grading import preflight, sandbox
-
-COURSE_ID = "generalizing-gd"
+from grading import preflight, sandbox, settings as defaults
 
 
 @dataclass
 class Settings:
-    cell_timeout: int = 60
+    cell_timeout: int = defaults.CELL_TIMEOUT
     limits: sandbox.Limits = sandbox.Limits()
     use_sandbox: bool = True
 
@@ -59,7 +58,7 @@ def autograde(course, assignments, settings=Settings(), log=print):
 def nbgrader_options(course, settings):
     options = [f"--Execute.timeout={settings.cell_timeout}", "--Execute.interrupt_on_timeout=True"]
     # the kernel never imports from the submission's folder (a numpy.py written there at run time)
-    env = dict(os.environ, PYTHONSAFEPATH="1",
+    env = dict(os.environ, PYTHONSAFEPATH="1", **{defaults.GRADING_RUN_VARIABLE: "1"},
                PYTHONPATH=os.pathsep.join(filter(None, [str(course), os.environ.get("PYTHONPATH")])))
     runtime = None
     if settings.use_sandbox:
@@ -75,8 +74,9 @@ def grade_assignment(course, assignment, checked, options, env, settings, log):
     set_aside = [Outcome(r.student, assignment, r, problem=r.notes[-1]) for r in checked if r.status == "set aside"]
     if not outcomes:
         return set_aside
+    started = time.time()
     batch = nbgrader(course, ["autograde", assignment, "--force"] + options, env, settings)
-    casualties = [o for o in outcomes if not fully_graded(course, assignment, o.student)]
+    casualties = [o for o in outcomes if not fully_graded(course, assignment, o.student, started)]
     for outcome in outcomes:
         if outcome not in casualties and sandbox.kernel_died(env, assignment, outcome.student):
             outcome.notes.append(sandbox.death_reason(env, assignment, outcome.student)
@@ -84,11 +84,15 @@ def grade_assignment(course, assignment, checked, options, env, settings, log):
     if batch.returncode != 0 and not casualties:
         log(f"nbgrader reported problems for {assignment}:\n{tail(batch)}")
     for outcome in casualties:
-        regrade_alone(course, outcome, batch, options, env, settings, log)
+        if sandbox.budget_spent(env, assignment, outcome.student):
+            give_up(course, outcome, sandbox.death_reason(env, assignment, outcome.student)
+                    or "killed: the submission used up its wall-clock budget", log)
+        else:
+            regrade_alone(course, outcome, batch, options, env, settings, log)
     for outcome in outcomes:
         outcome.graded = not outcome.problem
     if settings.use_sandbox:
-        sandbox.kill_leftovers(course, settings.limits)
+        sandbox.kill_leftovers(env)
     return outcomes + set_aside
 
 
@@ -99,14 +103,20 @@ def regrade_alone(course, outcome, batch, options, env, settings, log):
     log(f"{student}/{assignment}: {reason}; grading it again on its own")
     outcome.notes.append(f"attempt 1: {reason}")
     sandbox.clear_death_notes(env, assignment, student)
-    sandbox.clear_scratch(env, assignment, student)
+    started = time.time()
     single = nbgrader(course, ["autograde", assignment, f"--student={student}", "--force"] + options, env, settings)
     outcome.attempts = 2
-    if fully_graded(course, assignment, student):
+    if fully_graded(course, assignment, student, started):
         return
-    outcome.problem = sandbox.death_reason(env, assignment, student) or f"nbgrader failed: {last_error(single)}"
-    record_zero(course, assignment, student, outcome.problem)
-    log(f"{student}/{assignment}: {outcome.problem}; recorded as 0 points for the ungraded tests")
+    give_up(course, outcome, sandbox.death_reason(env, assignment, student) or f"nbgrader failed: {last_error(single)}",
+            log)
+
+
+def give_up(course, outcome, problem, log):
+    """Record 0 points, with the reason, for a submission this run could not grade."""
+    outcome.problem = problem
+    record_zero(course, outcome.assignment, outcome.student, problem)
+    log(f"{outcome.student}/{outcome.assignment}: {problem}; recorded as 0 points for the ungraded tests")
 
 
 def nbgrader(course, arguments, env, settings):
@@ -115,7 +125,7 @@ def nbgrader(course, arguments, env, settings):
     The output goes to a file, not a pipe: a process a submission left behind could hold a
     pipe open and stall the grader. A stuck nbgrader is stopped after a generous cap.
     """
-    cap = max(600, 4 * settings.limits.wall_seconds)
+    cap = max(600, 4 * settings.limits.wall_seconds)  # a backstop only: the sandbox enforces the budget
     log_path = Path(course) / "reports" / "nbgrader.log"
     log_path.parent.mkdir(exist_ok=True)
     with open(log_path, "a") as log:
@@ -134,8 +144,12 @@ def nbgrader(course, arguments, env, settings):
         return subprocess.CompletedProcess(arguments, returncode, log.read(), "")
 
 
-def fully_graded(course, assignment, student):
-    """True when every autograded test cell of this submission has a score in the gradebook."""
+def fully_graded(course, assignment, student, since):
+    """True when nbgrader wrote this submission's graded notebook after ``since`` (a time.time())
+    and every autograded test cell has a score: scores of an earlier run never count."""
+    graded = Path(course) / "autograded" / student / assignment / f"{assignment}.ipynb"
+    if not graded.is_file() or graded.stat().st_mtime < since - 1:
+        return False
     with gradebook(course) as book:
         try:
             submission = book.find_submission(assignment, student)
@@ -146,7 +160,9 @@ def fully_graded(course, assignment, student):
 
 
 def record_zero(course, assignment, student, reason):
-    """Give 0 points to every autograded test that could not run, with the reason as a comment."""
+    """Give 0 points to every autograded test of a submission this run could not grade, with the
+    reason as a comment; its feedback page, from an earlier run, is removed."""
+    shutil.rmtree(Path(course) / "feedback" / student / assignment, ignore_errors=True)
     with gradebook(course) as book:
         try:
             submission = book.find_submission(assignment, student)
@@ -154,8 +170,8 @@ def record_zero(course, assignment, student, reason):
             return
         for notebook in submission.notebooks:
             for grade in notebook.grades:
-                if grade.cell.cell_type == "code" and (grade.auto_score is None or grade.needs_manual_grade):
-                    grade.auto_score, grade.needs_manual_grade = 0, False
+                if grade.cell.cell_type == "code":
+                    grade.auto_score, grade.manual_score, grade.needs_manual_grade = 0, None, False
             for comment in notebook.comments:
                 if comment.cell.name in {g.cell.name for g in notebook.grades if g.cell.cell_type == "code"}:
                     comment.auto_comment = f"Not graded: {reason}."
@@ -163,8 +179,8 @@ def record_zero(course, assignment, student, reason):
 
 
 def gradebook(course):
-    """Open the course's gradebook (use as a context manager)."""
-    return Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}", course_id=COURSE_ID)
+    """Open the gradebook nbgrader_config.py names (use as a context manager)."""
+    return Gradebook(defaults.db_url(str(Path(course).resolve())), course_id=defaults.COURSE_ID)
 
 
 def last_error(completed):

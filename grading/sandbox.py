@@ -1,18 +1,23 @@
 """The sandboxed kernel that runs student code during grading (Linux: bubblewrap + prlimit).
 
-`prepare` checks that the sandbox really works on this machine, writes a kernel spec whose
-argv is tools/sandbox/kernel.sh, and returns the command-line options and environment that
-make nbgrader execute every submission with it.
+`prepare` checks that the sandbox really works on this machine, takes a free worker slot (its
+own sandbox uid, held until this process ends), writes a kernel spec whose argv is
+tools/sandbox/kernel.sh, and returns the command-line options and environment that make
+nbgrader execute every submission with it.
 """
 
+import fcntl
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from grading import settings
 
 KERNEL_NAME = "gd-sandbox"
 LAUNCHER = Path(__file__).resolve().parent.parent / "tools" / "sandbox" / "kernel.sh"
@@ -20,13 +25,14 @@ LAUNCHER = Path(__file__).resolve().parent.parent / "tools" / "sandbox" / "kerne
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits for one submission's kernel."""
-    memory_bytes: int = 4 * 1024**3
-    cpu_seconds: int = 600
-    wall_seconds: int = 600
-    processes: int = 64
-    file_bytes: int = 100 * 1024**2
-    uid: int = 64999
+    """Resource limits for one submission (defaults: grading/settings.py)."""
+    memory_bytes: int = settings.MEMORY_BYTES
+    cpu_seconds: int = settings.SUBMISSION_CAP
+    wall_seconds: int = settings.SUBMISSION_CAP
+    processes: int = settings.PROCESSES
+    file_bytes: int = settings.FILE_BYTES
+    scratch_bytes: int = settings.SCRATCH_BYTES
+    uid: int = settings.FIRST_SANDBOX_UID
 
 
 class SandboxUnavailable(RuntimeError):
@@ -43,8 +49,10 @@ def problems():
     if os.geteuid() != 0:
         return ["grading must run as root so that student code can run as an unprivileged user "
                 "(the process limit does not hold otherwise)"]
-    trial = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                            "--unshare-net", "--unshare-pid", "true"], capture_output=True, text=True)
+    trial = subprocess.run(["bwrap", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin",
+                            "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--dev", "/dev",
+                            "--proc", "/proc", "--size", "1048576", "--tmpfs", "/tmp", "--clearenv",
+                            "--unshare-net", "--unshare-pid", "/usr/bin/true"], capture_output=True, text=True)
     if trial.returncode != 0:
         return [f"bwrap cannot create a sandbox here: {trial.stderr.strip() or trial.returncode}"]
     return []
@@ -55,12 +63,12 @@ def prepare(course, limits=Limits()):
     reasons = problems()
     if reasons:
         raise SandboxUnavailable("; ".join(reasons))
+    uid = take_worker_slot(limits.uid)
     runtime = Path(tempfile.mkdtemp(prefix="gd-grading-"))
     ipc = runtime / "ipc"
     ipc.mkdir()
     ipc.chmod(0o1777)
     (runtime / "notes").mkdir()
-    (runtime / "scratch").mkdir()
     spec = runtime / "kernels" / KERNEL_NAME
     spec.mkdir(parents=True)
     (spec / "kernel.json").write_text(json.dumps({
@@ -72,9 +80,9 @@ def prepare(course, limits=Limits()):
         "JUPYTER_PATH": os.pathsep.join(filter(None, [str(runtime), os.environ.get("JUPYTER_PATH")])),
         "GD_SANDBOX_HIDE": str(course),
         "GD_SANDBOX_NOTES": str(runtime / "notes"),
-        "GD_SANDBOX_SCRATCH": str(runtime / "scratch"),
         "GD_SANDBOX_SHOW": os.pathsep.join(str(p) for p in visible_paths()),
-        "GD_SANDBOX_UID": str(limits.uid),
+        "GD_SANDBOX_UID": str(uid),
+        "GD_SANDBOX_SCRATCH_BYTES": str(limits.scratch_bytes),
         "GD_SANDBOX_MEMORY": str(limits.memory_bytes),
         "GD_SANDBOX_CPU": str(limits.cpu_seconds),
         "GD_SANDBOX_WALL": str(limits.wall_seconds),
@@ -86,32 +94,66 @@ def prepare(course, limits=Limits()):
     return options, env, runtime
 
 
-def visible_paths():
-    """What the kernel needs, read-only, wherever it lives: the Python environment and gdlib.
+_held_slots = []
 
-    The launcher binds each of them back only if it lies in a folder the sandbox empties
-    (the course, or /tmp as in a fresh clone under /tmp).
+
+def take_worker_slot(first_uid, slots=settings.WORKER_SLOTS):
+    """Hold the first free worker slot for the life of this process; return its sandbox uid.
+
+    Each concurrent grading run on the machine gets its own uid, so the process limit and
+    the cleanup of leftover kernels concern that run alone. A slot is an exclusive lock on
+    /run/lock/generalizing-gd/slot-<n> (the lock ends with the process that holds it).
     """
+    folder = Path("/run/lock" if Path("/run/lock").is_dir() else tempfile.gettempdir()) / "generalizing-gd"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    for slot in range(slots):
+        handle = open(folder / f"slot-{slot}", "a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        _held_slots.append(handle)
+        uid = first_uid + slot
+        _kill_everything_of(uid)  # a run that was killed may have left kernels behind
+        return uid
+    raise SandboxUnavailable(f"all {slots} grading worker slots are busy: wait for a grading run to finish")
+
+
+def _kill_everything_of(uid):
+    subprocess.run(["pkill", "-KILL", "-U", str(uid)], capture_output=True)
+
+
+def visible_paths():
+    """What the kernel needs, read-only, wherever it lives: the Python environment and gdlib."""
     import gdlib
 
     needed = {Path(sys.prefix), Path(sys.base_prefix), Path(gdlib.__file__).parent}
     return sorted({p.resolve() for p in needed} | needed)
 
 
-def kill_leftovers(course, limits=Limits()):
-    """Kill kernels of this course still running as the sandbox user (their launcher was killed).
+def kill_leftovers(env):
+    """Kill whatever still runs as this grading run's sandbox uid (a kernel whose launcher was killed).
 
-    Only processes whose command line names this course's autograded/ folder are touched, so
-    two courses grading on one machine never stop each other's kernels.
+    The uid belongs to this run's worker slot alone, so no other grading run is touched.
     """
-    pattern = str(Path(course).resolve() / "autograded") + "/"
-    subprocess.run(["pkill", "-KILL", "-U", str(limits.uid), "-f", pattern], capture_output=True)
+    if env.get("GD_SANDBOX_UID"):
+        _kill_everything_of(int(env["GD_SANDBOX_UID"]))
 
 
 def death_notes(env, assignment, student):
     """The files in which the sandbox launcher notes how this submission's kernel ended."""
     folder = Path(env.get("GD_SANDBOX_NOTES", "/nonexistent"))
     return folder / f"{student}--{assignment}.exit", folder / f"{student}--{assignment}.wall"
+
+
+def budget_spent(env, assignment, student):
+    """True once this submission has used its whole wall-clock budget (kernel.sh keeps the deadline)."""
+    deadline = Path(env.get("GD_SANDBOX_NOTES", "/nonexistent")) / f"{student}--{assignment}.deadline"
+    try:
+        return time.time() >= int(deadline.read_text())
+    except (OSError, ValueError):
+        return False
 
 
 def kernel_died(env, assignment, student):
@@ -123,17 +165,11 @@ def clear_death_notes(env, assignment, student):
         note.unlink(missing_ok=True)
 
 
-def clear_scratch(env, assignment, student):
-    """Forget the scratch copy a submission's kernels worked in, so that a regrade starts afresh."""
-    if env.get("GD_SANDBOX_SCRATCH"):
-        shutil.rmtree(Path(env["GD_SANDBOX_SCRATCH"]) / f"{student}--{assignment}", ignore_errors=True)
-
-
 def death_reason(env, assignment, student):
     """Say why the kernel of this submission died, from the notes the sandbox launcher left."""
     exit_note, wall_note = death_notes(env, assignment, student)
     if wall_note.exists():
-        return f"killed: the submission ran past the {wall_note.read_text().strip()}"
+        return f"killed: the submission used up its {wall_note.read_text().strip()}"
     if not exit_note.exists():
         return ""
     status = int(exit_note.read_text().strip() or 0)

@@ -141,3 +141,18 @@ def test_written_answers_wait_for_the_instructor(graded_course, chapter):
         notebook = book.find_submission_notebook(chapter, chapter, "reference")
         written = [grade for grade in notebook.grades if grade.cell.cell_type == "markdown"]
         assert written and all(grade.needs_manual_grade for grade in written)
+
+
+def test_feedback_shows_every_section_and_a_score_box_for_every_graded_cell(graded_course, chapter):
+    """A page cut mid-markup ends early: every heading and every graded cell's score must be there."""
+    page = (graded_course / "feedback" / "reference" / chapter / f"{chapter}.html").read_text()
+    release = nbformat.read(graded_course / "course" / chapter / f"{chapter}.ipynb", as_version=4)
+    headings = [line.lstrip("#").strip() for cell in release.cells if cell.cell_type == "markdown"
+                for line in cell.source.splitlines() if re.match(r"#{1,3} ", line)]
+    shown = [html.unescape(re.sub(r"<[^>]+>", "", title)).rstrip("¶").strip()
+             for title in re.findall(r"<h[1-3][^>]*>(.*?)</h[1-3]>", page, re.S)]
+    assert [h for h in headings if re.sub(r"[`*]", "", h) not in shown] == []
+    graded = [c.metadata["nbgrader"]["grade_id"] for c in release.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    boxed = re.findall(r'<a name="([^"]+)"></a><div class="panel-heading">(?:(?!<a name=).)*?Score: [\d.]+ / [\d.]+',
+                       page, re.S)
+    assert set(graded) <= set(boxed), f"no score box for {sorted(set(graded) - set(boxed))}"

@@ -88,3 +88,34 @@ def test_aliases_and_indirect_writes_are_flagged():
 
 def test_arrays_built_with_numpy_are_not_mistaken_for_numpy():
     assert tamper.scan_source("x = np.zeros(3)\nx[0] = 1\nW = np.eye(2)\nW[1, 1] -= 0.5") == set()
+
+
+def bounded(*outputs, max_chars=100, max_rich_chars=1000):
+    from grading.preprocessors import TruncateLongOutputs
+
+    cell = new_code_cell("x", outputs=[nbformat.from_dict(output) for output in outputs])
+    truncate = TruncateLongOutputs(max_chars=max_chars, max_rich_chars=max_rich_chars)
+    return truncate.preprocess_cell(cell, {}, 0)[0].outputs
+
+
+def test_plain_text_is_cut_with_a_notice():
+    stream, = bounded({"output_type": "stream", "name": "stdout", "text": "y" * 500})
+    assert stream.text.startswith("y" * 100) and "400 more characters" in stream.text and len(stream.text) < 200
+
+
+def test_rich_outputs_within_the_budget_are_kept_whole():
+    markup = "<div>" + "z" * 900 + "</div>"
+    html, = bounded({"output_type": "display_data", "metadata": {},
+                     "data": {"text/html": markup, "text/plain": "p" * 300}})
+    assert html.data["text/html"] == markup, "markup is never cut"
+    assert len(html.data["text/plain"]) < 200, "its plain-text twin is cut like any text"
+
+
+def test_rich_outputs_past_the_budget_are_replaced_whole_by_a_notice():
+    big = {"output_type": "display_data", "metadata": {},
+           "data": {"text/html": "<table>" + "<tr>" * 800, "image/png": "iVBOR" * 100, "text/plain": "fig"}}
+    small = {"output_type": "display_data", "metadata": {}, "data": {"image/png": "iVBOR"}}
+    replaced, kept = bounded(big, small)
+    assert list(replaced.data) == ["text/plain"] and "left out by the grader" in replaced.data["text/plain"]
+    assert "image/png, text/html" in replaced.data["text/plain"] and "<" not in replaced.data["text/plain"]
+    assert kept.data == {"image/png": "iVBOR"}

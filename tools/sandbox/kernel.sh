@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Start the Python kernel that grades one submission, inside a sandbox.
 #   usage: kernel.sh PYTHON CONNECTION_FILE      (argv of the gd-sandbox kernel spec)
-# The kernel runs as an unprivileged user, with resource limits (prlimit), no network and no
-# other IPC (bwrap), the course folder hidden except the Python environment and the helper
-# package, and only a scratch copy of its working folder (and the socket folder) writable.
-# Settings come from the environment that grading/sandbox.py sets: GD_SANDBOX_HIDE,
-# GD_SANDBOX_SHOW, GD_SANDBOX_SCRATCH, GD_SANDBOX_UID, GD_SANDBOX_MEMORY, GD_SANDBOX_CPU,
-# GD_SANDBOX_WALL, GD_SANDBOX_NPROC, GD_SANDBOX_FSIZE. When the kernel ends abnormally, a note saying how is written to
-# GD_SANDBOX_NOTES/<student>--<assignment>.exit (or .wall), for the grading report.
+# The sandbox is built from an allow-list: an empty root with only the system's /usr (and its
+# /bin, /lib links), a few files of /etc, the Python environment and the helper package
+# (GD_SANDBOX_SHOW), all read-only; a fresh copy of the submission's folder in a size-limited
+# tmpfs and a private, size-limited /tmp as the only writable space; no network, no other IPC, a clean
+# environment, an unprivileged uid (one per grading run) and resource limits (prlimit).
+# Settings come from the environment that grading/sandbox.py sets (GD_SANDBOX_*). The submission
+# has one wall-clock budget across every kernel started for it; how a kernel ended is noted in
+# GD_SANDBOX_NOTES/<student>--<assignment>.{exit,wall}, for the grading report.
 set -euo pipefail
 # nbclient interrupts a cell with SIGINT sent to this process group: bwrap must survive it
 trap "" INT
@@ -15,62 +16,72 @@ trap "" INT
 python=$1
 connection=$2
 work=$PWD
-uid=${GD_SANDBOX_UID:-64999}
-notes=${GD_SANDBOX_NOTES:-$work}/$(basename "$(dirname "$work")")--$(basename "$work")
+uid=${GD_SANDBOX_UID:?}
+notes=${GD_SANDBOX_NOTES:?}/$(basename "$(dirname "$work")")--$(basename "$work")
 ipc_dir=$(dirname "$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["ip"])' "$connection")")
 
-# the kernel works in a scratch copy of its folder, mounted over it: the graded folder stays
-# root's, so nothing the submission writes (links above all) is ever followed by the grader.
-# One copy per submission, kept across kernel restarts; grading/sandbox.py deletes them all.
-scratch=${GD_SANDBOX_SCRATCH:?}/$(basename "$(dirname "$work")")--$(basename "$work")
-if [ ! -d "$scratch" ]; then
-  mkdir -m 0700 "$scratch"
-  cp -R --no-dereference --preserve=mode,timestamps "$work/." "$scratch/"
-  chown -R "$uid:$uid" "$scratch"
+# one budget per submission: the first kernel sets the deadline, restarts and regrades inherit it
+now=$(date +%s)
+[ -s "$notes.deadline" ] || echo $((now + ${GD_SANDBOX_WALL:?})) > "$notes.deadline"
+remaining=$(( $(cat "$notes.deadline") - now ))
+if [ "$remaining" -le 0 ]; then
+  echo "wall-clock budget of ${GD_SANDBOX_WALL} s" > "$notes.wall"
+  exit 1
 fi
-install -o "$uid" -m 0400 "$connection" "$scratch/.kernel-connection.json"
 
-# the sandbox sees the machine read-only, with an empty /tmp and the course replaced by an
-# empty folder; what it needs from there (Python, gdlib) and its own folder are put back
-tmpfs_roots=(/tmp)
-IFS=: read -r -a hidden <<< "${GD_SANDBOX_HIDE:-}"
-for path in "${hidden[@]}"; do [ -n "$path" ] && tmpfs_roots+=("$path"); done
-
-under_tmpfs() {  # is $1 strictly inside a folder this sandbox replaces with an empty one?
-  local root
-  for root in "${tmpfs_roots[@]}"; do case "$1" in "$root"/*) return 0 ;; esac; done
-  return 1
+# a private /tmp first: folders on the way to anything under the machine's /tmp are made in it
+mounts=(--dev /dev --proc /proc --size "${GD_SANDBOX_SCRATCH_BYTES:?}" --perms 1777 --tmpfs /tmp)
+made=(/ /tmp)
+parents() {  # folders bwrap would create private to root on the way to $1: create them open
+  local path=$1 chain=()
+  while [ "$path" != / ]; do path=$(dirname "$path"); chain=("$path" "${chain[@]}"); done
+  for path in "${chain[@]}"; do
+    case " ${made[*]} " in *" $path "*) ;; *) mounts+=(--perms 0755 --dir "$path"); made+=("$path") ;; esac
+  done
 }
-
-# folders bwrap creates to hold a mount point are private to root: open them on the way down
-traversable() {
-  local path=$1 parents=()
-  while [ "$path" != / ] && [ "$path" != . ]; do path=$(dirname "$path"); parents=("$path" "${parents[@]}"); done
-  for path in "${parents[@]}"; do under_tmpfs "$path" && mounts+=(--perms 0755 --dir "$path"); done
-  return 0
+show() {  # bind $1 read-only at the same place, if the machine has it
+  [ -e "$1" ] || return 0
+  parents "$1"
+  mounts+=(--ro-bind "$1" "$1")
+  made+=("$1")
 }
-
-mounts=(--ro-bind / / --dev /dev --proc /proc --perms 1777 --tmpfs /tmp)
-for path in "${hidden[@]}"; do [ -n "$path" ] && mounts+=(--perms 0755 --tmpfs "$path"); done
-IFS=: read -r -a shown <<< "${GD_SANDBOX_SHOW:-}"
-for path in "${shown[@]}"; do
-  [ -n "$path" ] && under_tmpfs "$path" && traversable "$path" && mounts+=(--ro-bind "$path" "$path")
+show /usr
+for link in /bin /sbin /lib /lib64 /lib32 /libx32; do
+  if [ -L "$link" ]; then mounts+=(--symlink "$(readlink "$link")" "$link"); else show "$link"; fi
 done
-traversable "$work"; mounts+=(--bind "$scratch" "$work")
-traversable "$ipc_dir"; mounts+=(--bind "$ipc_dir" "$ipc_dir")
+for file in /etc/ld.so.cache /etc/ld.so.conf /etc/ld.so.conf.d /etc/localtime /etc/alternatives; do
+  show "$file"
+done
+IFS=: read -r -a shown <<< "${GD_SANDBOX_SHOW:-}"
+for path in "${shown[@]}"; do [ -n "$path" ] && show "$path"; done
 
-prlimit --as="${GD_SANDBOX_MEMORY:-4294967296}" --cpu="${GD_SANDBOX_CPU:-600}" \
-        --nproc="${GD_SANDBOX_NPROC:-64}" --fsize="${GD_SANDBOX_FSIZE:-104857600}" -- \
-  bwrap "${mounts[@]}" --unshare-net --unshare-ipc --unshare-pid --unshare-uts --die-with-parent \
-        --chdir "$work" --setenv HOME "$work" --setenv MPLCONFIGDIR "$work/.matplotlib" \
-        --setenv MPLBACKEND Agg --setenv GD_SANDBOXED 1 --setenv PYTHONSAFEPATH 1 \
-        --unsetenv JPY_PARENT_PID --unsetenv PYTHONPATH --unsetenv JUPYTER_PATH \
-  setpriv --reuid="$uid" --regid="$uid" --clear-groups --inh-caps=-all --no-new-privs \
-        "$python" -P -m ipykernel_launcher -f "$work/.kernel-connection.json" &
+# the submission as the grader holds it (read-only), copied into the kernel's own bounded space
+mounts+=(--perms 0755 --dir /gd --ro-bind "$work" /gd/submission --ro-bind "$connection" /gd/connection.json)
+parents "$work"
+mounts+=(--size "$GD_SANDBOX_SCRATCH_BYTES" --perms 0700 --tmpfs "$work")
+parents "$ipc_dir"
+mounts+=(--bind "$ipc_dir" "$ipc_dir")
+
+environment=(--clearenv --setenv PATH "$(dirname "$python"):/usr/bin:/bin" --setenv HOME "$work"
+             --setenv USER grader --setenv LOGNAME grader --setenv LANG C.UTF-8 --setenv TMPDIR /tmp
+             --setenv MPLBACKEND Agg --setenv MPLCONFIGDIR "$work/.matplotlib" --setenv PYTHONSAFEPATH 1
+             --setenv OPENBLAS_NUM_THREADS 1 --setenv OMP_NUM_THREADS 1 --setenv MKL_NUM_THREADS 1
+             --setenv GD_SANDBOXED 1)
+
+# inside, still root: fill the scratch space, hand it to the sandbox user, drop every privilege
+start='cp -R --no-dereference --preserve=mode,timestamps /gd/submission/. "$0"/ &&
+install -m 0400 /gd/connection.json "$0/.kernel-connection.json" && chown -R "$1:$1" "$0" && cd "$0" &&
+exec setpriv --reuid="$1" --regid="$1" --clear-groups --inh-caps=-all --no-new-privs \
+  "$2" -P -m ipykernel_launcher -f "$0/.kernel-connection.json"'
+
+prlimit --as="${GD_SANDBOX_MEMORY:?}" --cpu="${GD_SANDBOX_CPU:?}" \
+        --nproc="${GD_SANDBOX_NPROC:?}" --fsize="${GD_SANDBOX_FSIZE:?}" -- \
+  bwrap "${mounts[@]}" "${environment[@]}" --unshare-net --unshare-ipc --unshare-pid --unshare-uts \
+        --die-with-parent --chdir / \
+  /bin/sh -c "$start" "$work" "$uid" "$python" &
 kernel=$!
-# the cap on one submission's wall-clock time: past it the kernel is killed, and grading goes on
-wall=${GD_SANDBOX_WALL:-600}
-( sleep "$wall" && echo "wall-clock cap of ${wall} s" > "$notes.wall" && kill -KILL "$kernel" ) \
+# past the remaining budget the kernel is killed, and grading goes on
+( sleep "$remaining" && echo "wall-clock budget of ${GD_SANDBOX_WALL} s" > "$notes.wall" && kill -KILL "$kernel" ) \
   </dev/null >/dev/null 2>&1 &
 watchdog=$!
 status=0

@@ -1,0 +1,52 @@
+"""Every grading setting in one place: nbgrader_config.py, `python -m grading` and the sandbox read it.
+
+Change a default here; override it for one run with `make autograde CELL_TIMEOUT=... SUBMISSION_CAP=...`
+(the options of `python -m grading autograde`).
+"""
+
+import functools
+import os
+import sys
+from pathlib import Path
+
+COURSE_ID = "generalizing-gd"
+
+# seconds one cell may run; the slowest reference cell (chapter 6's training) takes a few seconds
+CELL_TIMEOUT = 60
+# seconds of wall-clock time one submission may use in all, across kernel restarts and regrades
+SUBMISSION_CAP = 600
+
+# what one submission's kernel may use inside the sandbox
+MEMORY_BYTES = 4 * 1024**3
+PROCESSES = 64
+FILE_BYTES = 100 * 1024**2  # the largest file it may write
+SCRATCH_BYTES = 256 * 1024**2  # its whole writable space: working folder and /tmp together
+# one sandbox uid per concurrent grading run (worker slot), from this one up
+FIRST_SANDBOX_UID = 64900
+WORKER_SLOTS = 64
+
+# nbgrader runs the kernel's Execute step only when `python -m grading` asked for it (it sets this
+# variable): the Formgrader's Autograde button would otherwise grade outside the sandbox
+GRADING_RUN_VARIABLE = "GD_GRADING_RUN"
+
+
+@functools.lru_cache(maxsize=None)
+def db_url(course):
+    """The gradebook URL nbgrader itself uses for ``course`` (CourseDirectory.db_url in nbgrader_config.py)."""
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    saved_path, saved_env = list(sys.path), os.environ.get("PYTHONPATH")
+    try:  # loading the file puts that course on the import path: keep this process's own
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(Path(course).resolve())).load_config()
+    finally:
+        sys.path[:] = saved_path
+        if saved_env is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = saved_env
+    return CourseDirectory(config=config).db_url
+
+
+def in_grading_run():
+    return os.environ.get(GRADING_RUN_VARIABLE) == "1"
