@@ -2,7 +2,9 @@
 
 A submission is ``submitted/<student>/<assignment>/``. Outcomes:
 - ``ok``: graded as it is;
-- ``repaired``: graded after a safe fix (the original is kept under reports/originals/);
+- ``repaired``: graded after a safe fix (the original is kept under reports/originals/), such as
+  leaving out every file beyond the notebook and the data files the chapter's release holds
+  (moved, untouched, to reports/left_out/<student>/<assignment>/);
 - ``set aside``: moved to reports/set_aside/<student>/<assignment>/ with REASON.txt, not graded.
 """
 
@@ -46,6 +48,7 @@ def check(course, student, assignment):
     if unsafe:
         return set_aside(course, result, f"the submission holds {unsafe}, which grading never follows or copies: "
                                          "ask the student for the notebook itself, as a plain file")
+    leave_out_extra_files(course, result, folder)
     if not expected.exists():
         found = sorted(folder.glob("*.ipynb"))
         if len(found) != 1:
@@ -91,6 +94,31 @@ def not_plain_files(submitted, folder):
             if kind:
                 return f"{kind} ({path.relative_to(folder)})"
     return None
+
+
+def leave_out_extra_files(course, result, folder):
+    """Move aside every file but the notebooks and the chapter's own data files: grading never sees them.
+
+    Student code runs on the notebook and the data the release ships, nothing else the
+    student uploaded (a numpy.py, a gigabyte of output, last week's draft); the files are
+    kept, unchanged, for the instructor.
+    """
+    release = course / "course" / result.assignment
+    declared = {p.relative_to(release) for p in release.rglob("*") if p.is_file()} if release.is_dir() else set()
+    files = sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
+    extra = [path for path in files if path not in declared and not (path.suffix == ".ipynb" and len(path.parts) == 1)]
+    if not extra:
+        return
+    kept = course / "reports" / "left_out" / result.student / result.assignment
+    for path in extra:
+        (kept / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(folder / path), str(kept / path))
+    for empty in sorted((p for p in folder.rglob("*") if p.is_dir()), reverse=True):
+        if not any(empty.iterdir()):
+            empty.rmdir()
+    shown = ", ".join(str(path) for path in extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
+    result.notes.append(f"left out of grading {len(extra)} file{'s' * (len(extra) > 1)} beyond the notebook "
+                        f"({shown}), kept in reports/left_out/")
 
 
 def repair(nb, result):

@@ -11,6 +11,7 @@ import csv
 from pathlib import Path
 
 import nbformat
+import sqlalchemy
 from nbgrader.api import MissingEntry
 
 from grading.run import gradebook
@@ -55,40 +56,82 @@ def exercise_rows(course, outcome, cell_timeout):
                     "kind": "auto" if grade.cell.cell_type == "code" else "manual",
                     "points": "" if grade.score is None or grade.needs_manual_grade else grade.score,
                     "max_points": grade.max_score,
-                    "reason": reason(grade, cells.get(grade.cell.name), outcome, cell_timeout),
+                    **dict(zip(("reason_code", "reason"),
+                               reason(grade, cells.get(grade.cell.name), outcome, cell_timeout))),
                     "flags": flags,
                 })
+        store_reasons(book, outcome, rows)
     return rows
 
 
 def reason(grade, cell, outcome, cell_timeout):
-    """Say why a test cell lost points (empty when it got them all)."""
+    """Say why a cell lost points: (a code from REASON_CODES, prose); ("", "") when it got them all."""
     if grade.cell.cell_type != "code":
-        return "needs manual grading" if grade.needs_manual_grade else ""
+        return ("needs_manual_grading", "needs manual grading") if grade.needs_manual_grade else ("", "")
     if grade.score == grade.max_score:
-        return ""
+        return "", ""
     if outcome.problem:
-        return outcome.problem
+        return "not_graded", outcome.problem
     errors = [o for o in (cell or {}).get("outputs", []) if o.get("output_type") == "error"]
     if not errors:
-        return "no result recorded"
+        return "no_result", "no result recorded"
     error = errors[-1]
     name, value = error.get("ename", ""), (error.get("evalue") or "").strip()
     if name in TIMEOUTS:
-        return f"timeout: the cell ran past {cell_timeout} s"
+        return "timeout", f"timeout: the cell ran past {cell_timeout} s"
     if name == "NotImplementedError":
-        return "not answered"
+        return "not_answered", "not answered"
     if name == "KernelDied":
-        return value.split(", while running")[0]
+        return "killed", value.split(", while running")[0]
     if name == "MemoryError":
-        return "error: out of memory (MemoryError)"
+        return "out_of_memory", "error: out of memory (MemoryError)"
     if name == "HiddenTestFailed":
-        return "wrong answer: " + value.splitlines()[0][:300]
+        code = "timeout" if "ran past" in value.splitlines()[0] else "wrong_answer"
+        return code, "wrong answer: " + value.splitlines()[0][:300]
     if name in {"CheckFailed", "AssertionError"}:
         lines = value.splitlines() or ["a hidden test failed"]
         likely = [line for line in lines if line.startswith("Likely mistake")]
-        return "wrong answer: " + " ".join([lines[0]] + likely[:1])
-    return f"error: {name}: {value.splitlines()[0][:200] if value else ''}".rstrip(": ")
+        return "wrong_answer", "wrong answer: " + " ".join([lines[0]] + likely[:1])
+    return "error", f"error: {name}: {value.splitlines()[0][:200] if value else ''}".rstrip(": ")
+
+
+REASON_CODES = {
+    "wrong_answer": "a visible check or the hidden test failed",
+    "not_answered": "the answer cell still raises NotImplementedError",
+    "error": "the cell raised another exception",
+    "timeout": "the cell (or its hidden test) ran past the cell timeout",
+    "out_of_memory": "the cell ran out of memory",
+    "killed": "the kernel died or was killed (a crash, a resource limit, the submission's time budget)",
+    "not_graded": "the whole submission could not be graded; every test got 0",
+    "no_result": "the cell produced no verdict (it never ran)",
+    "needs_manual_grading": "a written answer waiting for the instructor",
+}
+REASONS = sqlalchemy.Table(
+    "gd_lost_points", sqlalchemy.MetaData(),
+    *(sqlalchemy.Column(name, sqlalchemy.String(length), nullable=False)
+      for name, length in [("assignment", 128), ("student", 128), ("exercise", 128), ("code", 32)]),
+    sqlalchemy.Column("reason", sqlalchemy.Text, nullable=False),
+)
+
+
+def store_reasons(book, outcome, rows):
+    """Replace this submission's reasons in the gradebook's own gd_lost_points table."""
+    REASONS.create(book.db.connection(), checkfirst=True)
+    book.db.execute(REASONS.delete().where((REASONS.c.assignment == outcome.assignment)
+                                           & (REASONS.c.student == outcome.student)))
+    lost = [{"assignment": outcome.assignment, "student": outcome.student, "exercise": row["exercise"],
+             "code": row["reason_code"], "reason": row["reason"]} for row in rows if row["reason_code"]]
+    if lost:
+        book.db.execute(REASONS.insert(), lost)
+    book.db.commit()
+
+
+def stored_reasons(book, assignment, student):
+    """{exercise: (code, reason)} for one submission, as the last report stored them."""
+    REASONS.create(book.db.connection(), checkfirst=True)
+    found = book.db.execute(REASONS.select().where((REASONS.c.assignment == assignment)
+                                                   & (REASONS.c.student == student)))
+    return {row.exercise: (row.code, row.reason) for row in found}
 
 
 def autograded_cells(course, assignment, student):

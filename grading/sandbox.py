@@ -104,10 +104,8 @@ def take_worker_slot(first_uid, slots=settings.WORKER_SLOTS):
     the cleanup of leftover kernels concern that run alone. A slot is an exclusive lock on
     /run/lock/generalizing-gd/slot-<n> (the lock ends with the process that holds it).
     """
-    folder = Path("/run/lock" if Path("/run/lock").is_dir() else tempfile.gettempdir()) / "generalizing-gd"
-    folder.mkdir(mode=0o700, exist_ok=True)
     for slot in range(slots):
-        handle = open(folder / f"slot-{slot}", "a")
+        handle = open(slot_file(slot), "a")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -118,6 +116,12 @@ def take_worker_slot(first_uid, slots=settings.WORKER_SLOTS):
         _kill_everything_of(uid)  # a run that was killed may have left kernels behind
         return uid
     raise SandboxUnavailable(f"all {slots} grading worker slots are busy: wait for a grading run to finish")
+
+
+def slot_file(slot):
+    folder = Path("/run/lock" if Path("/run/lock").is_dir() else tempfile.gettempdir()) / "generalizing-gd"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder / f"slot-{slot}"
 
 
 def _kill_everything_of(uid):

@@ -21,6 +21,7 @@ from conftest import CHAPTERS, ROOT, copy_course, make_command
 from grading import sandbox
 from grading.hidden import collector
 from grading.mutants import alternatives_of
+from grading.report import stored_reasons
 from grading.run import gradebook
 from mistakes import MISTAKES
 from submissions import answered, liar_answers, points_of, reference_answers
@@ -156,3 +157,15 @@ def test_feedback_shows_every_section_and_a_score_box_for_every_graded_cell(grad
     boxed = re.findall(r'<a name="([^"]+)"></a><div class="panel-heading">(?:(?!<a name=).)*?Score: [\d.]+ / [\d.]+',
                        page, re.S)
     assert set(graded) <= set(boxed), f"no score box for {sorted(set(graded) - set(boxed))}"
+
+
+def test_every_lost_point_has_a_reason_code_in_the_gradebook(graded_course, chapter):
+    points = points_of(chapter)
+    with gradebook(graded_course) as book:
+        codes = {student: {exercise: code for exercise, (code, _) in stored_reasons(book, chapter, student).items()}
+                 for student in ("reference", "untouched", "mistake")}
+    written = {exercise for exercise in codes["reference"] if exercise not in points}
+    assert written and {codes["reference"][w] for w in written} == {"needs_manual_grading"}
+    assert {e: c for e, c in codes["untouched"].items() if e in points} == {e: "not_answered" for e in points}
+    assert {e: c for e, c in codes["mistake"].items() if e in points} == {
+        e: "wrong_answer" for e in MISTAKES[chapter].failing}

@@ -119,3 +119,21 @@ def test_rich_outputs_past_the_budget_are_replaced_whole_by_a_notice():
     assert list(replaced.data) == ["text/plain"] and "left out by the grader" in replaced.data["text/plain"]
     assert "image/png, text/html" in replaced.data["text/plain"] and "<" not in replaced.data["text/plain"]
     assert kept.data == {"image/png": "iVBOR"}
+
+
+def test_files_beyond_the_notebook_and_the_chapters_data_are_left_out_and_kept(tmp_path):
+    path = submit(tmp_path, "eve", new_notebook(cells=[graded_cell("x = 1", "predict")]))
+    release = tmp_path / "course" / ASSIGNMENT
+    (release / "data").mkdir(parents=True)
+    (release / "data" / "points.csv").write_text("1,2\n")
+    (path.parent / "data").mkdir()
+    (path.parent / "data" / "points.csv").write_text("1,2\n")
+    for name in ["numpy.py", "notes.txt", ".ipynb_checkpoints/draft-checkpoint.ipynb"]:
+        (path.parent / name).parent.mkdir(exist_ok=True)
+        (path.parent / name).write_text(name)
+    result = preflight.check(tmp_path, "eve", ASSIGNMENT)
+    assert result.status == "repaired" and "left out of grading 3 files" in result.notes[0]
+    assert sorted(str(p.relative_to(path.parent)) for p in path.parent.rglob("*")) == [
+        "ch01_one_weight.ipynb", "data", "data/points.csv"]
+    kept = tmp_path / "reports" / "left_out" / "eve" / ASSIGNMENT
+    assert (kept / "numpy.py").read_text() == "numpy.py" and (kept / ".ipynb_checkpoints").is_dir()

@@ -8,9 +8,11 @@ graded correctly and that the gradebook, solutions/ and course/ are intact.
 
 import copy
 import csv
+import fcntl
 import hashlib
 import json
 import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -23,12 +25,15 @@ import pytest
 
 from conftest import ROOT, copy_course, make_command
 from grading import sandbox
+from grading.report import stored_reasons
 from grading.run import gradebook
 from submissions import LIAR, answered, liar_answers, reference_answers, with_mistake
 
 CHAPTER = "ch01_one_weight"
 CELL_TIMEOUT = 5
 ROOT_ONLY = Path("/tmp/gd-hostile-root-only.txt")
+OTHER_COPY = Path("/var/tmp/gd-hostile-other-course/solutions/ch01_one_weight.ipynb")  # world-readable
+CANARY = "GD_HOSTILE_CANARY"  # in the grader's environment, never in the kernel's
 
 # the sandbox needs root and bubblewrap: CI always has them (.ci/run installs bubblewrap)
 pytestmark = pytest.mark.skipif(not os.environ.get("CI") and bool(sandbox.problems()),
@@ -174,6 +179,16 @@ def build_class(course, listener_port):
     setup = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
     setup.source = "import sys\nsys.path.insert(0, '.')\nchecks = None"
     submit("ze_edits_the_setup_cell", nb, 8)
+    machine = [("other_copy", f"open({str(OTHER_COPY)!r}).read()"), ("passwd", "open('/etc/passwd').read()"),
+               ("home", "os.listdir('/home')"), ("canary", f"os.environ[{CANARY!r}]"),
+               ("environment", "sorted(os.environ)")]
+    submit("zf_reads_the_machine", answered(CHAPTER, after(R, "predict", "import os\n" + evidence_code(machine))), 8)
+    fill = ("def _fill(folder):\n    written = 0\n    try:\n        for k in range(100):\n"
+            "            with open(f'{folder}/fill{k}', 'wb') as out:\n                for _ in range(4):\n"
+            "                    out.write(bytes(10_000_000))\n                    written += 10_000_000\n"
+            "    except OSError as error:\n        return written, error.errno\n    return written, None\n")
+    submit("zg_fills_the_disk", answered(CHAPTER, after(R, "predict", fill + evidence_code(
+        [("folder", "_fill('.')"), ("tmp", "_fill('/tmp')")]))), 8)
     return students
 
 
@@ -212,13 +227,17 @@ def graded(tmp_path_factory):
     course = copy_course(tmp_path_factory.mktemp("hostile"), [CHAPTER])
     ROOT_ONLY.write_text("root's secret")
     ROOT_ONLY.chmod(0o600)
+    OTHER_COPY.parent.mkdir(parents=True, exist_ok=True)
+    OTHER_COPY.write_text("last term's solutions")
+    OTHER_COPY.chmod(0o644)
     listener = Listener()
     try:
         expected = build_class(course, listener.port)
         before = {name: fingerprint(course / name) for name in ["solutions", "course"]}
         before["classmate"] = fingerprint(course / "submitted" / "b_reference")
         run = subprocess.run(make_command("autograde", "feedback", f"CELL_TIMEOUT={CELL_TIMEOUT}", "SUBMISSION_CAP=120"),
-                             cwd=course, capture_output=True, text=True, timeout=1800)
+                             cwd=course, capture_output=True, text=True, timeout=1800,
+                             env=dict(os.environ, **{CANARY: "the grader's token"}))
     finally:
         listener.close()
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
@@ -229,6 +248,12 @@ def score(course, student):
     with gradebook(course) as book:
         submission = book.find_submission(CHAPTER, student)
         return submission.code_score, submission.max_code_score
+
+
+def codes(course, student):
+    """{exercise: reason code} of one student, as stored in the gradebook."""
+    with gradebook(course) as book:
+        return {exercise: code for exercise, (code, _) in stored_reasons(book, CHAPTER, student).items()}
 
 
 def report_rows(course, name):
@@ -269,11 +294,14 @@ def test_infinite_loop_times_out_per_cell(graded):
     reasons = {r["exercise"]: r["reason"] for r in rows}
     assert reasons["step_goes_downhill"] == f"timeout: the cell ran past {CELL_TIMEOUT} s"
     assert reasons["train_history"] == f"timeout: the cell ran past {CELL_TIMEOUT} s"
+    assert codes(graded["course"], "h_infinite_loop") == {"step_goes_downhill": "timeout", "train_history": "timeout",
+                                                          "overshoot_explained": "needs_manual_grading"}
 
 
 def test_memory_blowup_is_stopped_by_the_memory_limit(graded):
     rows = [r for r in report_rows(graded["course"], "exercises.csv") if r["student"] == "i_memory_blowup"]
     assert {r["exercise"]: r["reason"] for r in rows}["error_squares_delta"] == "error: out of memory (MemoryError)"
+    assert codes(graded["course"], "i_memory_blowup")["error_squares_delta"] == "out_of_memory"
 
 
 def test_kernel_death_costs_only_the_cells_that_need_the_fatal_code(graded):
@@ -284,6 +312,7 @@ def test_kernel_death_costs_only_the_cells_that_need_the_fatal_code(graded):
     assert reasons == {"predict_multiplies": "", "error_squares_delta": "", "slope_is_derivative": "",
                        "step_goes_downhill": "",
                        "train_history": "kernel died: the kernel exited with status 3 (os._exit or a crash)"}
+    assert codes(graded["course"], "j_kernel_death")["train_history"] == "killed"
 
 
 def test_a_kernel_that_keeps_dying_is_retried_once_then_recorded(graded):
@@ -294,6 +323,7 @@ def test_a_kernel_that_keeps_dying_is_retried_once_then_recorded(graded):
         notebook = book.find_submission_notebook(CHAPTER, CHAPTER, "j_kernel_death_everywhere")
         code = [g for g in notebook.grades if g.cell.cell_type == "code"]
         assert all(g.auto_score == 0 and not g.needs_manual_grade for g in code)
+    assert set(codes(graded["course"], "j_kernel_death_everywhere").values()) == {"not_graded", "needs_manual_grading"}
 
 
 @pytest.mark.parametrize("student", ["k_flood_lines", "l_flood_giant_line"])
@@ -405,6 +435,34 @@ def test_links_planted_at_run_time_are_never_followed(graded):
     assert ROOT_ONLY.stat().st_mode & 0o777 == 0o600 and ROOT_ONLY.read_text() == "root's secret"
 
 
+def test_the_sandbox_shows_nothing_of_the_machine_but_what_a_kernel_needs(graded):
+    seen = evidence(graded["course"], "zf_reads_the_machine")
+    assert {k: seen[k] for k in ["other_copy", "passwd", "home", "canary"]} == {
+        "other_copy": "FileNotFoundError", "passwd": "FileNotFoundError", "home": "FileNotFoundError",
+        "canary": "KeyError"}
+    assert CANARY not in seen["environment"] and "PYTHONPATH" not in seen["environment"]
+
+
+def test_writable_space_is_bounded_and_nothing_written_reaches_the_grader(graded):
+    course = graded["course"]
+    seen = evidence(course, "zg_fills_the_disk")
+    no_space = 28  # ENOSPC
+    for where in ["folder", "tmp"]:
+        written, errno = map(int, re.findall(r"\d+", seen[where]))  # it printed (bytes written, errno)
+        assert errno == no_space and written <= sandbox.Limits().scratch_bytes, (where, seen[where])
+    for student in ["zg_fills_the_disk", "zd_plants_links"]:
+        assert sorted(p.name for p in (course / "autograded" / student / CHAPTER).iterdir()) == [f"{CHAPTER}.ipynb"]
+        assert sorted(p.name for p in (course / "feedback" / student / CHAPTER).iterdir()) == [f"{CHAPTER}.html"]
+
+
+def test_files_shipped_beside_the_notebook_are_left_out_and_kept(graded):
+    course = graded["course"]
+    assert "left out of grading 5 files" in submission_report(course, "x_ships_extra_files")["repairs"]
+    assert (course / "reports" / "left_out" / "x_ships_extra_files" / CHAPTER / "numpy.py").is_file()
+    assert sorted(p.name for p in (course / "autograded" / "x_ships_extra_files" / CHAPTER).iterdir()) == [
+        f"{CHAPTER}.ipynb"]
+
+
 def test_feedback_runs_no_script_a_submission_wrote(graded):
     page = (graded["course"] / "feedback" / "za_html_script" / CHAPTER / f"{CHAPTER}.html").read_text()
     assert "<script>document.title" not in page and "<img src=x onerror" not in page
@@ -418,3 +476,44 @@ def test_grading_refuses_without_a_sandbox(tmp_path):
                             cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode != 0 and "REFUSING TO GRADE" in result.stderr and "bwrap" in result.stderr
     assert not (course / "autograded").exists()
+
+
+BUDGET = 40  # seconds: SUBMISSION_CAP of the budget course
+
+
+@pytest.fixture(scope="module")
+def budget_course(tmp_path_factory):
+    """A course whose one hostile submission sleeps through its whole budget, beside an honest one."""
+    course = copy_course(tmp_path_factory.mktemp("budget"), [CHAPTER])
+    R = reference_answers(CHAPTER)
+    slow = {cell: "import time\ntime.sleep(9)\n" + source for cell, source in R.items()}
+    for student, answers in [("a_sleeps_through_its_budget", slow), ("b_reference", R)]:
+        folder = course / "submitted" / student / CHAPTER
+        folder.mkdir(parents=True)
+        nbformat.write(answered(CHAPTER, answers), folder / f"{CHAPTER}.ipynb")
+    run = subprocess.run(make_command("autograde", "CELL_TIMEOUT=12", f"SUBMISSION_CAP={BUDGET}"),
+                         cwd=course, capture_output=True, text=True, timeout=1800)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    return course
+
+
+def test_one_budget_per_submission_across_restarts_and_no_regrade_once_spent(budget_course):
+    row = submission_report(budget_course, "a_sleeps_through_its_budget")
+    assert row["attempts"] == "1", "a submission that used up its budget is not graded again from scratch"
+    assert f"used up its wall-clock budget of {BUDGET} s" in row["problem"] + row["earlier_attempts"]
+    assert score(budget_course, "b_reference") == (8, 8)
+    lost = codes(budget_course, "a_sleeps_through_its_budget")
+    assert set(lost.values()) <= {"killed", "not_graded", "needs_manual_grading"} and len(lost) > 1
+
+
+def test_concurrent_grading_runs_get_their_own_sandbox_uid(tmp_path):
+    """Each run holds a worker slot (its own uid) until it ends; a second run takes the next one."""
+    code = ("import sys, time\nfrom grading import sandbox\nprint(sandbox.take_worker_slot(64900), flush=True)\n"
+            "time.sleep(float(sys.argv[1]))")
+    first = subprocess.Popen([sys.executable, "-c", code, "5"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    held = int(first.stdout.readline())
+    second = subprocess.run([sys.executable, "-c", code, "0"], cwd=ROOT, capture_output=True, text=True)
+    assert int(second.stdout) != held, "two concurrent runs must not share a sandbox uid"
+    first.wait()
+    with open(sandbox.slot_file(held - 64900), "a") as slot:
+        fcntl.flock(slot, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again once its run has ended
