@@ -277,3 +277,20 @@ def draw_graph(graph, *, ax=None, title=None, labels=None):
     ax.set(xlim=(-0.7, width - 0.3), ylim=(-(height - 1) / 2 - 0.7, (height - 1) / 2 + 0.7), title=title)
     ax.set_axis_off()
     return ax
+
+
+def curves(series, *, ax=None, xlabel="", ylabel="", logx=False, logy=False, title=None):
+    """Draw one line per item of ``series`` (label -> (x, y)), with a legend; return the axes (ch07).
+
+    Short series (30 points or fewer) get a marker at each point. ``ax.lines[k]`` is item ``k``.
+    """
+    ax = ax or plt.subplots(figsize=(6, 3.5))[1]
+    for label, (x, y) in series.items():
+        ax.plot(x, y, "o-" if len(y) <= 30 else "-", markersize=3, label=label)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.legend()
+    return ax
