@@ -1,4 +1,4 @@
-"""What does safe grading cost? Seconds per graded notebook: the judged pipeline vs before the judge vs plain nbgrader.
+"""What does safe grading cost? Seconds per graded notebook: today's pipeline vs an earlier commit's vs plain nbgrader.
 
 A temporary course holds chapter 1 and a class of synthetic students who worked in the release
 notebook, in a fixed rotation: one typed the reference answers, one handed it in untouched, one
@@ -6,9 +6,11 @@ made chapter 1's classic mistake (tests/mistakes.py). Identical fresh copies of 
 graded, one per method, each with a fresh gradebook made by the Makefile's `gradebook.db`
 target (untimed); only the grading command is timed:
 
-    (0) `make autograde` in the course as it was at commit BEFORE, the last one whose hidden
-        tests ran inside the student's kernel (exported with `git archive`; the same answers
-        typed into that version's release notebook): the cost of grading before the judge
+    (0) `make autograde` in the course as it was at commit BEFORE (default: the last one before
+        the allow-list sandbox, with its tmpfs scratch space, clean environment and per-run
+        uid; 5a44f8b is the last one whose hidden tests ran inside the student's kernel),
+        exported with `git archive`, the same answers typed into that version's
+        release notebook: what grading cost before that change
     (1) `make autograde`: the course's pipeline (preflight, one nbgrader batch with every kernel in
         the bwrap + prlimit sandbox, the kernel collecting evidence and the judge deciding in the
         grader's process, retries, report); needs root and bwrap, else (0) and (1) say why
@@ -16,7 +18,7 @@ target (untimed); only the grading command is timed:
     (3) `nbgrader autograde ch01_one_weight --force` in the course folder: nbgrader alone
 
 Each row prints the total seconds, the seconds per graded notebook, the ratio to (3) and, for (1),
-its ratio to (0) (the judge's cost; at most 1.10 is the target), and the
+its ratio to (0) (the cost of the change; at most 1.10 is the target), and the
 share of the machine's CPUs that *other* processes used meanwhile ("others"; its CPU time minus
 the command's own, sandboxed kernels included): above 10 % a warning says the timings are
 inflated. The three gradebooks must then hold the same total score for every student; a
@@ -55,7 +57,7 @@ from submissions import answered, points_of, reference_answers  # noqa: E402
 
 CHAPTER = "ch01_one_weight"
 KINDS = ("reference", "untouched", "mistake")  # the rotation of the synthetic class
-BEFORE = "5a44f8b"  # the last commit with hidden tests in the kernel (before the judge)
+BEFORE = "2f4ec15"  # the last commit before the allow-list sandbox (issue 9)
 COMMAND_CAP = 1800  # seconds any one command may take before the benchmark gives up on it
 
 
@@ -85,11 +87,11 @@ def typed_into(release, answers):
     return nb
 
 
-def course_before(folder):
-    """The course folder as it was at commit BEFORE (chapter 1 only), exported from git."""
+def course_before(folder, commit=BEFORE):
+    """The course folder as it was at ``commit`` (chapter 1 only), exported from git."""
     source = folder.parent / "before-source"
     source.mkdir()
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", BEFORE], capture_output=True, check=True).stdout
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit], capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(source)], input=archive, check=True)
     folder.mkdir()
     for name in ["Makefile", "nbgrader_config.py"]:
@@ -182,7 +184,8 @@ def run(command, course):
     The last figure is the machine's busy time during the run minus the command's own: well above
     zero, other processes shared the cores and the timing is inflated.
     """
-    env = dict(os.environ, MPLBACKEND="Agg")
+    # GD_GRADING_RUN: row (3) runs nbgrader's autograde directly, which the course otherwise refuses
+    env = dict(os.environ, MPLBACKEND="Agg", GD_GRADING_RUN="1")
     busy, own = machine_busy_seconds(), own_cpu_seconds()
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=course, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -254,7 +257,7 @@ def main():
     students = class_list(args.students)
     counts = {kind: sum(kind_of(s) == kind for s in students) for kind in KINDS}
     methods = [
-        (f"(0) make autograde at {BEFORE} (before the judge)", make("autograde"), True),
+        (f"(0) make autograde at {BEFORE} (before)", make("autograde"), True),
         ("(1) make autograde (sandboxed, judged)", make("autograde"), True),
         ("(2) make autograde UNSAFE_NO_SANDBOX=1", make("autograde", "UNSAFE_NO_SANDBOX=1"), True),
         (f"(3) nbgrader autograde {CHAPTER} --force", ["nbgrader", "autograde", CHAPTER, "--force"], False),

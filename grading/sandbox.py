@@ -152,10 +152,14 @@ def death_notes(env, assignment, student):
 
 
 def budget_spent(env, assignment, student):
-    """True once this submission has used its whole wall-clock budget (kernel.sh keeps the deadline)."""
-    deadline = Path(env.get("GD_SANDBOX_NOTES", "/nonexistent")) / f"{student}--{assignment}.deadline"
+    """True once this submission's kernels have lived its whole wall-clock budget (kernel.sh counts)."""
+    notes = Path(env.get("GD_SANDBOX_NOTES", "/nonexistent"))
     try:
-        return time.time() >= int(deadline.read_text())
+        used = int((notes / f"{student}--{assignment}.used").read_text())
+        started = notes / f"{student}--{assignment}.started"
+        if started.exists():
+            used += int(time.time()) - int(started.read_text())
+        return used >= int(env.get("GD_SANDBOX_WALL", settings.SUBMISSION_CAP))
     except (OSError, ValueError):
         return False
 

@@ -169,3 +169,39 @@ def test_every_lost_point_has_a_reason_code_in_the_gradebook(graded_course, chap
     assert {e: c for e, c in codes["untouched"].items() if e in points} == {e: "not_answered" for e in points}
     assert {e: c for e, c in codes["mistake"].items() if e in points} == {
         e: "wrong_answer" for e in MISTAKES[chapter].failing}
+
+
+def test_autograding_outside_make_autograde_refuses_and_says_what_to_run(tmp_path):
+    """The Formgrader's Autograde button runs nbgrader's autograde with this config: it must not grade."""
+    chapter = CHAPTERS[0]
+    course = copy_course(tmp_path / "course", [chapter])
+    folder = course / "submitted" / "ann" / chapter
+    folder.mkdir(parents=True)
+    nbformat.write(student_notebook(chapter, "reference"), folder / f"{chapter}.ipynb")
+    assert make(course, "gradebook.db").returncode == 0
+    env = {k: v for k, v in os.environ.items() if k != "GD_GRADING_RUN"}
+    result = subprocess.run(["nbgrader", "autograde", chapter], cwd=course, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode != 0 and "make autograde" in result.stdout + result.stderr
+    with gradebook(course) as book:
+        notebook = book.find_submission_notebook(chapter, chapter, "ann")
+        assert all(grade.auto_score in (None, 0) for grade in notebook.grades if grade.cell.cell_type == "code")
+
+
+def test_a_regraded_resubmission_replaces_every_score_reason_and_feedback_page(tmp_path):
+    chapter = "ch01_one_weight" if "ch01_one_weight" in CHAPTERS else CHAPTERS[0]
+    course = copy_course(tmp_path / "course", [chapter])
+    notebook = course / "submitted" / "ann" / chapter / f"{chapter}.ipynb"
+    notebook.parent.mkdir(parents=True)
+    page = course / "feedback" / "ann" / chapter / f"{chapter}.html"
+    full = sum(points_of(chapter).values())
+    for student in ["mistake", "reference"]:
+        nbformat.write(student_notebook(chapter, student), notebook)
+        for target in ["autograde", "feedback"]:
+            assert make(course, target).returncode == 0
+        with gradebook(course) as book:
+            score = book.find_submission(chapter, "ann").code_score
+            lost = stored_reasons(book, chapter, "ann")
+        shown = re.search(r"\(Score: ([\d.]+) / [\d.]+\)</h4>", page.read_text()).group(1)
+        assert shown == f"{score:.1f}", "the feedback page shows this run's score"
+    assert score == full and set(code for code, _ in lost.values()) == {"needs_manual_grading"}

@@ -20,16 +20,23 @@ uid=${GD_SANDBOX_UID:?}
 notes=${GD_SANDBOX_NOTES:?}/$(basename "$(dirname "$work")")--$(basename "$work")
 ipc_dir=$(dirname "$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["ip"])' "$connection")")
 
-# one budget per submission: the first kernel sets the deadline, restarts and regrades inherit it
-now=$(date +%s)
-[ -s "$notes.deadline" ] || echo $((now + ${GD_SANDBOX_WALL:?})) > "$notes.deadline"
-remaining=$(( $(cat "$notes.deadline") - now ))
+# one budget per submission: the seconds its kernels have lived, restarts and regrades included
+used() {  # seconds used so far; a launcher that was killed before it could count still counts until now
+  local total
+  total=$(cat "$notes.used" 2>/dev/null || echo 0)
+  [ -s "$notes.started" ] && total=$(( total + $(date +%s) - $(cat "$notes.started") ))
+  echo "$total"
+}
+spent=$(used)
+echo "$spent" > "$notes.used"
+rm -f "$notes.started"
+remaining=$(( ${GD_SANDBOX_WALL:?} - spent ))
 if [ "$remaining" -le 0 ]; then
   echo "wall-clock budget of ${GD_SANDBOX_WALL} s" > "$notes.wall"
   exit 1
 fi
+date +%s > "$notes.started"
 
-# a private /tmp first: folders on the way to anything under the machine's /tmp are made in it
 mounts=(--dev /dev --proc /proc --size "${GD_SANDBOX_SCRATCH_BYTES:?}" --perms 1777 --tmpfs /tmp)
 made=(/ /tmp)
 parents() {  # folders bwrap would create private to root on the way to $1: create them open
@@ -88,5 +95,6 @@ status=0
 wait "$kernel" || status=$?
 pkill -P "$watchdog" 2>/dev/null || true
 kill "$watchdog" 2>/dev/null || true
+used > "$notes.used.new" && mv "$notes.used.new" "$notes.used" && rm -f "$notes.started"
 [ "$status" -eq 0 ] || echo "$status" > "$notes.exit"
 exit "$status"
