@@ -235,8 +235,8 @@ def _finite_differences(loss, w, h=1e-5):
 
 def _sigmoid(z):
     z = np.asarray(z, dtype=np.float64)
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    small = np.exp(-np.abs(z))  # exp(-|z|) in (0, 1]
+    return np.where(z < 0, small, 1.0) / (1.0 + small)
 
 
 def _predict(X, W):
@@ -250,10 +250,10 @@ def _train(W, X, y, alpha, batch_size, epochs, rng):
         order = rng.permutation(len(X))
         for first in range(0, len(X), batch_size):
             batch = order[first:first + batch_size]
-            Z = X[batch] @ W.T  # (b, m)
-            s = _sigmoid(Z)
+            inputs = X[batch]  # (b, n_inputs)
+            s = _sigmoid(inputs @ W.T)  # (b, m)
             loss_slope = 2 * (s.mean(axis=1) - y[batch]) / len(batch)  # (b,)
-            W = W - alpha * (loss_slope[:, None] * s * (1 - s) / len(W)).T @ X[batch]
+            W = W - alpha * (loss_slope[:, None] * s * (1 - s) / len(W)).T @ inputs
     return W
 
 
