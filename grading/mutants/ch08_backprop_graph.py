@@ -68,22 +68,22 @@ MUTANTS = [
            hint="summed over the wrong axis: softmax works row by row, so the coupling term is sum(grad * s) "
                 "along axis 1."),
     # backward
-    Mutant("overwritten", "backward", "grads[position[source]] = grads[position[source]] + part",
-           "grads[position[source]] = part",
+    Mutant("overwritten", "backward", "gradients[index_of[source]] = gradients[index_of[source]] + part",
+           "gradients[index_of[source]] = part",
            hint="a gradient was overwritten instead of accumulated: y has two consumers (n1 and L), so add up what "
                 "each sends back (grads[input] = grads[input] + part)."),
     Mutant("breadth_first", "backward",
            "    for name in reversed(topological_order([(name, inputs) for name, _, inputs in graph])):",
            "    queue = [loss]\n"
            "    for name in queue:\n"
-           "        queue += [s for s in graph[position[name]][2] if s not in queue]\n"
+           "        queue += [s for s in graph[index_of[name]][2] if s not in queue]\n"
            "    for name in queue:",
            hint="breadth-first instead of reverse topological order: y sent its gradient to x before n1 had sent "
                 "its part to y. Walk reversed(topological_order(...))."),
     Mutant("not_reversed", "backward", "reversed(topological_order(", "(topological_order(",
            hint="the nodes were walked in topological order, not reversed: a node must receive its gradient from "
                 "all its consumers before it passes it on, so start from the loss: reversed(topological_order(...))."),
-    Mutant("no_seed", "backward", "    grads[position[loss]] = np.ones_like(values[position[loss]])\n", ""),
+    Mutant("no_seed", "backward", "    gradients[index_of[loss]] = np.ones_like(values[index_of[loss]])\n", ""),
     # minimize (its exercise also owns softmax_regression_reads_92_percent: each must spoil W_mnist)
     Mutant("uphill", "minimize", "value - learning_rate * grad", "value + learning_rate * grad",
            hint="the sign is flipped: the step goes uphill and the loss grows; subtract learning_rate * gradient."),
@@ -130,10 +130,8 @@ ALTERNATIVES = [
     Mutant("jacobian_per_row", "softmax_gradient", "    return s * (grad - np.sum(grad * s, axis=1, keepdims=True))",
            "    rows = [(np.diag(row) - np.outer(row, row)) @ g for row, g in zip(s, grad)]\n    return np.array(rows)"),
     Mutant("dict_of_gradients", "backward",
-           "    position = {name: k for k, (name, _, _) in enumerate(graph)}\n"
-           "    grads = [np.zeros_like(value) for value in values]\n",
-           "    position = {name: k for k, (name, _, _) in enumerate(graph)}\n"
-           "    grads = [0 * np.asarray(value) for value in values]\n"),
+           "    gradients = [np.zeros_like(value) for value in values]\n",
+           "    gradients = [0 * np.asarray(value) for value in values]\n"),
     Mutant("in_loop_update", "minimize",
            "        values = [value - learning_rate * grad if op == \"variable\" else value\n"
            "                  for (_, op, _), value, grad in zip(graph, values, grads)]",
