@@ -16,7 +16,7 @@ WORKSPACE ?= workspace
 A ?=
 CHAPTERS := $(notdir $(wildcard solutions/ch*))
 ASSIGNMENTS := $(if $(A),$(A),$(CHAPTERS))
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -v
 # grading limits: empty means the defaults in grading/settings.py
 CELL_TIMEOUT ?=
 SUBMISSION_CAP ?=

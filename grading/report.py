@@ -40,6 +40,8 @@ def write(course, outcomes, cell_timeout):
 def exercise_rows(course, outcome, cell_timeout):
     flags = "; ".join(outcome.preflight.flags)
     if outcome.preflight.status == "set aside":
+        with gradebook(course) as book:
+            store_reasons(book, outcome, [])  # an earlier submission's reasons do not stand for this one
         return []
     cells = autograded_cells(course, outcome.assignment, outcome.student)
     rows = []

@@ -72,6 +72,8 @@ def grade_assignment(course, assignment, checked, options, env, settings, log):
     """Grade one assignment's checked submissions: one batch, then each casualty alone, once."""
     outcomes = [Outcome(r.student, assignment, r, attempts=1) for r in checked if r.status != "set aside"]
     set_aside = [Outcome(r.student, assignment, r, problem=r.notes[-1]) for r in checked if r.status == "set aside"]
+    for outcome in set_aside:  # scores of an earlier submission must not stand for this one
+        record_zero(course, assignment, outcome.student, f"set aside: {outcome.problem}")
     if not outcomes:
         return set_aside
     started = time.time()

@@ -517,3 +517,31 @@ def test_concurrent_grading_runs_get_their_own_sandbox_uid(tmp_path):
     first.wait()
     with open(sandbox.slot_file(held - 64900), "a") as slot:
         fcntl.flock(slot, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again once its run has ended
+
+
+def test_two_grading_runs_at_once_one_with_a_fork_bomb_grade_their_honest_students_fully(tmp_path):
+    """The bomb's processes fill its own run's process limit only: the other run's kernels never notice."""
+    R = reference_answers(CHAPTER)
+    bomb = ("import os, time\nfor _ in range(500):\n    try:\n        if os.fork() == 0:\n"
+            "            time.sleep(3600)\n            os._exit(0)\n    except OSError:\n        break")
+    classes = {"bombed": {"a_fork_bomb": after(R, "predict", bomb), "b_reference": R},
+               "quiet": {"b_reference": R, "c_reference": R}}
+    runs = {}
+    for name, students in classes.items():
+        course = copy_course(tmp_path / name, [CHAPTER])
+        for student, answers in students.items():
+            folder = course / "submitted" / student / CHAPTER
+            folder.mkdir(parents=True)
+            nbformat.write(answered(CHAPTER, answers), folder / f"{CHAPTER}.ipynb")
+        assert subprocess.run(make_command("gradebook.db"), cwd=course, capture_output=True).returncode == 0
+        runs[name] = (course, subprocess.Popen(make_command("autograde", "CELL_TIMEOUT=20", "SUBMISSION_CAP=120"),
+                                               cwd=course, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    for name, (course, process) in runs.items():
+        output = process.communicate(timeout=1200)[0]
+        assert process.returncode == 0, output[-3000:]
+    for name, students in classes.items():
+        for student in students:
+            if student != "a_fork_bomb":
+                assert score(runs[name][0], student) == (8, 8), (name, student)
+    leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout.split()
+    assert leftovers == [], "no process of either run outlives it"
