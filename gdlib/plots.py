@@ -240,8 +240,8 @@ def training_curves(losses, accuracies, *, axes=None, label=None, loss_label="lo
 def draw_graph(graph, *, ax=None, title=None, labels=None):
     """Draw a computational graph left to right; return the axes (ch08).
 
-    ``graph`` is a list of ``(name, op, input names)``. Each node sits in the column of its longest
-    path from a leaf (leaves, op ``placeholder`` or ``variable``, in column 0) and is drawn as a box
+    ``graph`` is a list of ``(name, op, input names)``. Each operation sits in the column of its longest
+    path from a leaf, each leaf (no inputs) just before its first consumer; a node is drawn as a box
     ``name`` over ``op``; ``labels`` (optional, name -> text) adds a third line, e.g. a value.
     ``ax.texts[k]`` is node ``k``'s box and each input-to-consumer edge is one arrow annotation
     after the boxes, in the order of the graph and its inputs.
@@ -256,6 +256,10 @@ def draw_graph(graph, *, ax=None, title=None, labels=None):
 
     for name, _, _ in graph:
         column(name)
+    for name, _, ins in graph:  # a leaf sits just before its first consumer, not always in column 0
+        consumers = [depth[c] for c, _, sources in graph if name in sources]
+        if not ins and consumers:
+            depth[name] = min(consumers) - 1
     rows, position = {}, {}
     for name, _, _ in graph:
         rows.setdefault(depth[name], []).append(name)
@@ -272,8 +276,10 @@ def draw_graph(graph, *, ax=None, title=None, labels=None):
                 bbox={"boxstyle": "round", "facecolor": colours.get(op, "lightblue"), "edgecolor": "black"})
     for name, _, ins in graph:
         for source in ins:
+            skips = depth[name] - depth[source] > 1  # a skip connection arcs over the columns between
             ax.annotate("", xy=position[name], xytext=position[source], zorder=2,
-                        arrowprops={"arrowstyle": "->", "shrinkA": 18, "shrinkB": 18, "color": "dimgray"})
+                        arrowprops={"arrowstyle": "->", "shrinkA": 18, "shrinkB": 18, "color": "dimgray",
+                                    "connectionstyle": f"arc3,rad={-0.25 if skips else 0}"})
     ax.set(xlim=(-0.7, width - 0.3), ylim=(-(height - 1) / 2 - 0.7, (height - 1) / 2 + 0.7), title=title)
     ax.set_axis_off()
     return ax

@@ -522,8 +522,9 @@ def test_concurrent_grading_runs_get_their_own_sandbox_uid(tmp_path):
 def test_two_grading_runs_at_once_one_with_a_fork_bomb_grade_their_honest_students_fully(tmp_path):
     """The bomb's processes fill its own run's process limit only: the other run's kernels never notice."""
     R = reference_answers(CHAPTER)
-    bomb = ("import os, time\nfor _ in range(500):\n    try:\n        if os.fork() == 0:\n"
-            "            time.sleep(3600)\n            os._exit(0)\n    except OSError:\n        break")
+    bomb = ("import os, time\nforked = 0\nfor _ in range(500):\n    try:\n        if os.fork() == 0:\n"
+            "            time.sleep(3600)\n            os._exit(0)\n        forked += 1\n    except OSError:\n"
+            "        break\nprint('FORKED', forked)")
     classes = {"bombed": {"a_fork_bomb": after(R, "predict", bomb), "b_reference": R},
                "quiet": {"b_reference": R, "c_reference": R}}
     runs = {}
@@ -543,5 +544,7 @@ def test_two_grading_runs_at_once_one_with_a_fork_bomb_grade_their_honest_studen
         for student in students:
             if student != "a_fork_bomb":
                 assert score(runs[name][0], student) == (8, 8), (name, student)
+    # the bomb filled its own run's process limit: its own kernel could no longer start threads
+    assert "can't start new thread" in (runs["bombed"][0] / "reports" / "nbgrader.log").read_text()
     leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout.split()
     assert leftovers == [], "no process of either run outlives it"

@@ -29,3 +29,12 @@ def test_draw_graph_columns_follow_the_longest_path():
     columns = {t.get_text().split("\n")[0]: t.get_position()[0] for t in ax.texts[:len(GRAPH)]}
     assert columns == {"x": 0, "n1": 1, "n2": 2, "L": 3}
     plt.close("all")
+
+
+def test_draw_graph_puts_a_leaf_just_before_its_first_consumer():
+    graph = [("X", "placeholder", []), ("W", "variable", []), ("XW", "matmul", ["X", "W"]), ("b", "variable", []),
+             ("Z", "add", ["XW", "b"])]
+    ax = plots.draw_graph(graph)
+    columns = {t.get_text().split("\n")[0]: t.get_position()[0] for t in ax.texts[:len(graph)]}
+    assert columns == {"X": 0, "W": 0, "XW": 1, "b": 1, "Z": 2}
+    plt.close("all")
