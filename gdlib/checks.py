@@ -13,7 +13,16 @@ HIDDEN_TESTS_NOTE = "Hidden tests will also run on fresh inputs when your notebo
 
 
 class CheckFailed(AssertionError):
-    """A visible check failed; the message says why."""
+    """A visible check failed; the message says why.
+
+    In a notebook it shows as its message alone: IPython renders an exception with
+    ``_render_traceback_`` by that method, so the learner sees no frames of this module.
+    """
+
+    def _render_traceback_(self):
+        red, plain = "\x1b[1;31m", "\x1b[0m"
+        first, *rest = str(self).splitlines() or ["a check failed"]
+        return [f"{red}Check failed:{plain} {first}", *rest]
 
 
 def expect_close(got, expected, *, name, rtol=1e-6, atol=1e-9, mistakes=None, uses=None):

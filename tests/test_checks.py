@@ -116,3 +116,17 @@ def test_an_unfinished_earlier_exercise_is_named():
         raise NotImplementedError()
     message = failure(checks.expect_close, 0, 6, name="train", uses={"step": (unfinished, 2.24)})
     assert "step, which is not right yet (it raises NotImplementedError)" in message
+
+
+def test_a_failing_check_shows_as_its_message_alone_in_a_notebook():
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from gdlib import checks\nchecks.expect_close(2.5, 2.24, name='step(2, 3, 10, 0.01)')")])
+    NotebookClient(nb, kernel_name="python3", allow_errors=True).execute()
+    error, = [o for o in nb.cells[0].outputs if o.output_type == "error"]
+    shown = "\n".join(error.traceback)
+    assert error.ename == "CheckFailed" and "step(2, 3, 10, 0.01) is wrong" in error.evalue
+    assert error.traceback[0].endswith("step(2, 3, 10, 0.01) is wrong.") and "Check failed:" in error.traceback[0]
+    assert "Traceback" not in shown and "checks.py" not in shown and "expect_close(" not in shown
