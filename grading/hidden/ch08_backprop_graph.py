@@ -13,7 +13,7 @@ from gdlib import gradcheck, mnist
 from grading.hidden.judge import Failed, call, expect, expect_near, show, value
 
 RTOL, ATOL = 1e-5, 1e-7
-LEAVES = ("placeholder", "variable")
+_LEAF_OPS = {"placeholder", "variable"}
 
 
 def _vjp_reference(forward, inputs, grad):
@@ -43,13 +43,8 @@ def _pair(result, shapes, what):
     return arrays
 
 
-def _sum_to(grad, shape):
-    summed = grad.sum(axis=tuple(range(grad.ndim - len(shape))))
-    return summed.sum(axis=tuple(i for i, n in enumerate(shape) if n == 1), keepdims=True)
-
-
 def _graph_text(graph):
-    return "; ".join(f"{name} = {op}({', '.join(inputs)})" for name, op, inputs in graph if op not in LEAVES)
+    return "; ".join(f"{name} = {op}({', '.join(inputs)})" for name, op, inputs in graph if op not in _LEAF_OPS)
 
 
 # --- topological order -------------------------------------------------------------------------
@@ -73,10 +68,10 @@ def _check_order(result, graph):
            f"{result.name} should return a list of node names, got {show(got)}.")
     expect(sorted(got) == sorted(names), f"{result.name} should list each of the {len(names)} nodes exactly once; "
                                          f"got {len(got)} names ({len(set(got) & set(names))} different nodes).")
-    position = {name: k for k, name in enumerate(got)}
+    where = {name: k for k, name in enumerate(got)}
     for name, inputs in graph:
         for source in inputs:
-            if position[source] > position[name]:
+            if where[source] > where[name]:
                 raise Failed(f"{result.name}: {name} comes before its input {source}. Every node must come after "
                              "all of its inputs, also a node reached along paths of different lengths.")
 
@@ -176,8 +171,8 @@ def log_and_sigmoid_gradients_match_differences(rng):
 def softmax_gradient_couples_each_row(rng):
     """softmax_gradient matches finite differences of the row softmax, for square and rectangular inputs."""
     def softmax(z):
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
+        shifted = np.exp(z - np.max(z, axis=1, keepdims=True))
+        return shifted / np.sum(shifted, axis=1, keepdims=True)
 
     cases = [(rng.normal(size=shape), rng.normal(0, 2, size=shape)) for shape in ((1, 5), (4, 3), (3, 3), (6, 10))]
     results = yield [call("softmax_gradient", grad, softmax(z), label=f"softmax_gradient(grad, s) with s = softmax(z) "
@@ -195,7 +190,7 @@ def softmax_gradient_couples_each_row(rng):
 
 def _forward(graph, values):
     ops = {"neg": np.negative, "mul": np.multiply}
-    position = {name: k for k, (name, _, _) in enumerate(graph)}
+    where = {node[0]: k for k, node in enumerate(graph)}
     values = list(values)
     done = set()
 
@@ -203,11 +198,11 @@ def _forward(graph, values):
         if name in done:
             return
         done.add(name)
-        _, op, inputs = graph[position[name]]
+        _, op, inputs = graph[where[name]]
         for source in inputs:
             compute(source)
-        if op not in LEAVES:
-            values[position[name]] = ops[op](*[values[position[s]] for s in inputs])
+        if op not in _LEAF_OPS:
+            values[where[name]] = ops[op](*[values[where[s]] for s in inputs])
 
     for name, _, _ in graph:
         compute(name)
@@ -216,7 +211,7 @@ def _forward(graph, values):
 
 def _backward(graph, values, loss):
     """The judge's own backward pass for neg and mul: the total derivative by dynamic programming over paths."""
-    position = {name: k for k, (name, _, _) in enumerate(graph)}
+    where = {node[0]: k for k, node in enumerate(graph)}
     consumers = {name: [] for name, _, _ in graph}
     for name, _, inputs in graph:
         for slot, source in enumerate(inputs):
@@ -225,15 +220,15 @@ def _backward(graph, values, loss):
     @functools.cache
     def grad(name):
         if name == loss:
-            return np.ones_like(values[position[loss]])
-        total = np.zeros_like(values[position[name]])
+            return np.ones_like(values[where[loss]])
+        total = np.zeros_like(values[where[name]])
         for consumer, slot in consumers[name]:
-            _, op, inputs = graph[position[consumer]]
+            _, op, inputs = graph[where[consumer]]
             upstream = grad(consumer)
             if op == "neg":
                 total = total - upstream
             else:
-                other = values[position[inputs[1 - slot]]]
+                other = values[where[inputs[1 - slot]]]
                 total = total + upstream * other
         return total
 
@@ -316,7 +311,7 @@ def minimize_descends_a_convex_loss(rng):
         lr = 0.25 / (np.linalg.norm(A, 2) ** 2 + m)
         graph = [("A", "placeholder", []), ("w", "variable", []), ("b", "variable", []), ("negy", "placeholder", []),
                  ("Aw", "matmul", ["A", "w"]), ("z", "add", ["Aw", "b"]), ("r", "add", ["z", "negy"]),
-                 ("r2", "mul", ["r", "r"]), ("L", "sum", ["r2"])]
+                 ("rr", "mul", ["r", "r"]), ("L", "sum", ["rr"])]
         order = rng.permutation(len(graph))
         values = {"A": A, "w": w, "b": bias, "negy": -y}
         cases.append(([graph[int(k)] for k in order], [values.get(graph[int(k)][0]) for k in order], float(lr), steps,
@@ -343,11 +338,11 @@ def minimize_descends_a_convex_loss(rng):
                                       "learning_rate * gradient.")
         expect(all(b < a for a, b in zip(losses, losses[1:])), f"{result.name}: the loss did not decrease at every "
                                                                  f"step on a convex problem: {show(list(losses))}.")
-        position = {name: k for k, (name, _, _) in enumerate(graph)}
-        expect_near(np.array(new[position["w"]], dtype=np.float64), w, f"{result.name}: the new w", 1e-7, 1e-10)
-        expect_near(np.array(new[position["b"]], dtype=np.float64), bias, f"{result.name}: the new b", 1e-7, 1e-10)
+        where = {node[0]: k for k, node in enumerate(graph)}
+        expect_near(np.array(new[where["w"]], dtype=np.float64), w, f"{result.name}: the new w", 1e-7, 1e-10)
+        expect_near(np.array(new[where["b"]], dtype=np.float64), bias, f"{result.name}: the new b", 1e-7, 1e-10)
         for name in ("A", "negy"):
-            expect(np.array_equal(np.asarray(new[position[name]], dtype=np.float64), values[position[name]]),
+            expect(np.array_equal(np.asarray(new[where[name]], dtype=np.float64), values[where[name]]),
                    f"{result.name} changed the placeholder {name}: only variables move.")
         for k, before in enumerate(values):
             if before is not None:
