@@ -55,6 +55,9 @@ c.Autograde.autograde_preprocessors = [JudgedExecute, *_steps[1:4], TruncateLong
 # feedback shows each failed hidden test's message, never its code, and no script a submission wrote
 c.GenerateFeedback.preprocessors = [HideHiddenTests, *GenerateFeedback.class_traits()["preprocessors"].default()]
 c.HTMLExporter.sanitize_html = True
+# ... and markdown a submission wrote is shown as text where it is not plain markup (feedback and
+# the Formgrader's grading page both use HTMLExporter and its markdown2html filter)
+c.HTMLExporter.filters = {"markdown2html": "grading.feedback.safe_markdown2html"}
 
 c.ClearSolutions.code_stub = {
     "python": "# YOUR CODE HERE\nraise NotImplementedError()",

@@ -10,14 +10,14 @@ from pathlib import Path
 import nbformat
 import numpy as np
 from jupyter_core.utils import run_sync
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbconvert.preprocessors import Preprocessor
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor, SaveAutoGrades
 from traitlets import Integer
 
 from grading import hidden, settings
 from grading.hidden import collector, judge
-from grading.sandbox import budget_spent, death_reason
+from grading.sandbox import PrivateIpcKernelManager, budget_spent, death_reason
 
 NOTICE = "\n... [output truncated by the grader: {dropped:,} more characters]\n"
 RICH_NOTICE = ("[an output of {size:,} characters ({kinds}) was left out by the grader: "
@@ -81,22 +81,49 @@ class ResilientExecute(Execute):
 
     max_deaths = Integer(5, help="kernel deaths survived per notebook").tag(config=True)
 
+    def __init__(self, *args, **kwargs):
+        if os.environ.get("GD_SANDBOX_UID"):  # sandboxed: every kernel gets its own socket folder
+            kwargs["kernel_manager_class"] = PrivateIpcKernelManager
+        super().__init__(*args, **kwargs)
+
     def preprocess(self, nb, resources=None, km=None):
         self._fatal, self._deaths, self._started = set(), 0, time.monotonic()
+        self._interrupted_at = None
         return super().preprocess(nb, resources, km)
 
     def preprocess_cell(self, cell, resources, index):
+        stubborn = False
         try:
             return super().preprocess_cell(cell, resources, index)
-        except DeadKernelError:
-            self._survive_death(replay_until=index, fatal=index)
-        cell.outputs.append(nbformat.v4.new_output(
-            "error", ename="KernelDied", evalue=self._why(), traceback=[f"KernelDied: {self._why()}"]))
+        except (DeadKernelError, CellTimeoutError) as error:
+            if isinstance(error, CellTimeoutError):  # interrupted at its timeout, the cell went on running
+                if self._interrupted_at is None:
+                    raise
+                stubborn = True
+                run_sync(self.km.shutdown_kernel)(now=True, restart=True)
+            # a kernel stopped at a timeout is no crash: the budget, not max_deaths, bounds how often
+            self._survive_death(replay_until=index, fatal=index, counted=not stubborn)
+        if stubborn:
+            why = (f"the cell ran past {self.timeout} s and ignored the interrupt, so its kernel was stopped; "
+                   "the cells after it ran in a fresh kernel")
+            cell.outputs.append(nbformat.v4.new_output("error", ename="CellTimeoutError", evalue=why,
+                                                       traceback=[f"CellTimeoutError: {why}"]))
+        else:
+            cell.outputs.append(nbformat.v4.new_output(
+                "error", ename="KernelDied", evalue=self._why(), traceback=[f"KernelDied: {self._why()}"]))
         return cell, self.resources
 
-    def _survive_death(self, replay_until, fatal=None):
+    async def async_execute_cell(self, *args, **kwargs):
+        self._interrupted_at = None
+        return await super().async_execute_cell(*args, **kwargs)
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        self._interrupted_at = time.monotonic()
+        return await super()._async_handle_timeout(timeout, cell)
+
+    def _survive_death(self, replay_until, fatal=None, counted=True):
         """Restart the kernel and replay the code cells before ``replay_until``, except the fatal ones."""
-        self._deaths += 1
+        self._deaths += counted
         if self._deaths > self.max_deaths or self._past_wall_cap():
             raise DeadKernelError(f"the kernel died {self._deaths} times")
         if fatal is not None:

@@ -44,14 +44,17 @@ def autograde(course, assignments, settings=Settings(), log=print):
     course = Path(course).resolve()
     options, env, runtime = nbgrader_options(course, settings)
     outcomes = []
-    for assignment in assignments:
-        checked = preflight.check_all(course, assignment)
-        for result in checked:
-            if result.status != "ok":
-                log(f"preflight {result.student}/{assignment}: {result.status}: {'; '.join(result.notes)}")
-        outcomes += grade_assignment(course, assignment, checked, options, env, settings, log)
-    if runtime:
-        shutil.rmtree(runtime, ignore_errors=True)
+    try:
+        for assignment in assignments:
+            checked = preflight.check_all(course, assignment)
+            for result in checked:
+                if result.status != "ok":
+                    log(f"preflight {result.student}/{assignment}: {result.status}: {'; '.join(result.notes)}")
+            outcomes += grade_assignment(course, assignment, checked, options, env, settings, log)
+    finally:  # the kernels' socket folders and notes go, whatever happened
+        if runtime:
+            sandbox.kill_leftovers(env)
+            shutil.rmtree(runtime, ignore_errors=True)
     return outcomes
 
 

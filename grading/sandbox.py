@@ -9,6 +9,7 @@ nbgrader execute every submission with it.
 import fcntl
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
 
 from grading import settings
 
@@ -33,6 +36,22 @@ class Limits:
     file_bytes: int = settings.FILE_BYTES
     scratch_bytes: int = settings.SCRATCH_BYTES
     uid: int = settings.FIRST_SANDBOX_UID
+
+
+class PrivateIpcKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernel's sockets live in a folder of that kernel's own.
+
+    The sandbox binds only that folder into the kernel, lets it create its sockets there and
+    then closes the folder (tools/sandbox/kernel.sh): no kernel can leave files for the next
+    one, or fill the grader's disk through it.
+    """
+
+    def write_connection_file(self, **kwargs):
+        if self.transport == "ipc" and not self._connection_file_written:
+            folder = Path(self.ip).parent / f"kernel-{secrets.token_hex(8)}"
+            folder.mkdir(mode=0o700)
+            self.ip = str(folder / "socket")
+        super().write_connection_file(**kwargs)
 
 
 class SandboxUnavailable(RuntimeError):

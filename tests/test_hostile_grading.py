@@ -94,6 +94,8 @@ def build_class(course, listener_port):
     submit("g_inflated_points", nb, 8)
 
     submit("h_infinite_loop", answered(CHAPTER, with_mistake(R, "step", "    return weight", "    while True:\n        pass\n    return weight")), 4)
+    stubborn = "    import signal\n    signal.signal(signal.SIGINT, signal.SIG_IGN)\n    while True:\n        pass\n    return weight"
+    submit("h_ignores_the_interrupt", answered(CHAPTER, with_mistake(R, "step", "    return weight", stubborn)), 4)
     # untouched pages: the address-space limit stops it at once (touching 4 GB takes this VM 17 s)
     blowup = '    hog = []\n    while True:\n        hog.append(np.empty(12_500_000))\n    return (pred - goal) ** 2'
     submit("i_memory_blowup", answered(CHAPTER, with_mistake(R, "error", "    return (pred - goal) ** 2", blowup)), 7)
@@ -161,6 +163,9 @@ def build_class(course, listener_port):
     script = ("from IPython.display import HTML, display\n"
               "display(HTML('<script>document.title = \"INJECTED\"</script><img src=x onerror=\"alert(1)\">'))")
     submit("za_html_script", answered(CHAPTER, after(R, "predict", script)), 8)
+    markup = ('<script>document.title = "MARKDOWN"</script> <img src=x onerror="alert(2)"> <svg onload="alert(3)">'
+              '</svg> <style>h4 {display: none}</style> <a href="javascript:alert(4)">link</a>')
+    submit("za_markdown_script", answered(CHAPTER, after(R, "overshoot_explained", markup)), 8)
 
     solution = f"../../../solutions/{CHAPTER}/{CHAPTER}.ipynb"
     linked = course / "submitted" / "zb_submits_a_link" / CHAPTER
@@ -181,8 +186,11 @@ def build_class(course, listener_port):
     submit("ze_edits_the_setup_cell", nb, 8)
     machine = [("other_copy", f"open({str(OTHER_COPY)!r}).read()"), ("passwd", "open('/etc/passwd').read()"),
                ("home", "os.listdir('/home')"), ("canary", f"os.environ[{CANARY!r}]"),
+               ("socket_folder_write", "open(os.path.dirname(_ip) + '/note', 'w')"),
+               ("socket_folder_neighbours", "os.listdir(os.path.dirname(os.path.dirname(_ip)))"),
                ("environment", "sorted(os.environ)")]
-    submit("zf_reads_the_machine", answered(CHAPTER, after(R, "predict", "import os\n" + evidence_code(machine))), 8)
+    find_ip = "import json, os\n_ip = json.load(open('.kernel-connection.json'))['ip']\n"
+    submit("zf_reads_the_machine", answered(CHAPTER, after(R, "predict", find_ip + evidence_code(machine))), 8)
     fill = ("def _fill(folder):\n    written = 0\n    try:\n        for k in range(100):\n"
             "            with open(f'{folder}/fill{k}', 'wb') as out:\n                for _ in range(4):\n"
             "                    out.write(bytes(10_000_000))\n                    written += 10_000_000\n"
@@ -287,6 +295,13 @@ def test_duplicated_cell_in_the_first_student_is_repaired_and_the_batch_goes_on(
     row = submission_report(graded["course"], "a_duplicate_cell")
     assert row["status"] == "repaired" and "repeated grade id 'predict'" in row["repairs"]
     assert row["attempts"] == "1", "the batch must not have failed over the duplicate"
+
+
+def test_a_cell_that_ignores_the_interrupt_is_stopped_at_its_timeout(graded):
+    row = submission_report(graded["course"], "h_ignores_the_interrupt")
+    assert row["attempts"] == "1" and row["problem"] == ""
+    lost = codes(graded["course"], "h_ignores_the_interrupt")
+    assert lost["step_goes_downhill"] == "timeout"
 
 
 def test_infinite_loop_times_out_per_cell(graded):
@@ -441,6 +456,8 @@ def test_the_sandbox_shows_nothing_of_the_machine_but_what_a_kernel_needs(graded
         "other_copy": "FileNotFoundError", "passwd": "FileNotFoundError", "home": "FileNotFoundError",
         "canary": "KeyError"}
     assert CANARY not in seen["environment"] and "PYTHONPATH" not in seen["environment"]
+    assert seen["socket_folder_write"] == "PermissionError", "a kernel's socket folder is closed once it is set up"
+    assert seen["socket_folder_neighbours"].count("kernel-") == 1, "no other kernel's socket folder is visible"
 
 
 def test_writable_space_is_bounded_and_nothing_written_reaches_the_grader(graded):
@@ -467,6 +484,13 @@ def test_feedback_runs_no_script_a_submission_wrote(graded):
     page = (graded["course"] / "feedback" / "za_html_script" / CHAPTER / f"{CHAPTER}.html").read_text()
     assert "<script>document.title" not in page and "<img src=x onerror" not in page
     assert "&lt;script&gt;document.title" in page, "the output is shown, as text"
+
+
+def test_feedback_shows_markup_a_written_answer_holds_as_text(graded):
+    page = (graded["course"] / "feedback" / "za_markdown_script" / CHAPTER / f"{CHAPTER}.html").read_text()
+    for live in ['<script>document.title = "MARKDOWN"', "onerror=", "<svg onload", "<style>h4", "javascript:"]:
+        assert live not in page, live
+    assert '&lt;script&gt;document.title = "MARKDOWN"&lt;/script&gt;' in page
 
 
 def test_grading_refuses_without_a_sandbox(tmp_path):

@@ -77,6 +77,20 @@ def test_a_seeded_rng_argument_arrives_as_a_fresh_generator_with_that_seed():
     assert np.array_equal(draws[0], np.random.default_rng(7).integers(0, 10**9, size=3))
 
 
+@pytest.mark.parametrize("forged", [{"scalar": "V300000000", "value": 1}, {"scalar": "void", "value": 300_000_000},
+                                    {"scalar": "float64", "value": "1.0"}, {"scalar": "object", "value": 1},
+                                    {"scalar": "int64", "value": [1]}])
+def test_forged_scalars_that_are_not_plain_numbers_are_refused(forged):
+    with pytest.raises(ValueError):
+        collector.decode(forged)
+
+
+def test_evidence_nested_too_deep_to_parse_is_no_evidence():
+    output = {"output_type": "display_data", "data": {collector.MIME: "[" * 100_000 + "]" * 100_000}}
+    with pytest.raises(NoEvidence):
+        judge.read_evidence([output], "token")
+
+
 def test_collect_records_missing_raising_and_uncallable_names():
     def boom(x):
         raise ValueError("no" * 1000)

@@ -72,7 +72,10 @@ def decode(data):
     if type(data) is dict and "rng" in data:
         return numpy.random.default_rng(int(data["rng"]))
     if type(data) is dict and "scalar" in data:
-        return numpy.dtype(data["scalar"]).type(data["value"])
+        dtype = numpy.dtype(data["scalar"])
+        if dtype.kind not in NUMERIC_KINDS or dtype.itemsize > 16 or type(data["value"]) not in (bool, int, float):
+            raise ValueError(f"a {data['scalar']} scalar is not a plain number")
+        return dtype.type(data["value"])
     if type(data) is dict and "unsupported" in data:
         return Unsupported(str(data["unsupported"]))
     raise ValueError(f"not plain data: {str(data)[:80]}")

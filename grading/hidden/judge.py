@@ -200,7 +200,7 @@ def read_evidence(outputs, token):
         raise NoEvidence("the hidden test's result was too large to read")
     try:
         evidence = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python parses
         raise NoEvidence("the hidden test's result was not readable") from None
     if not isinstance(evidence, dict) or evidence.get("token") != token or not isinstance(evidence.get("records"), list):
         raise NoEvidence("the hidden test's result did not come from this run of this cell")

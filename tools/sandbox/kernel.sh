@@ -18,7 +18,22 @@ connection=$2
 work=$PWD
 uid=${GD_SANDBOX_UID:?}
 notes=${GD_SANDBOX_NOTES:?}/$(basename "$(dirname "$work")")--$(basename "$work")
-ipc_dir=$(dirname "$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["ip"])' "$connection")")
+# the kernel's sockets: a folder of its own (grading.sandbox.PrivateIpcKernelManager), writable
+# by the kernel only until it has made them; nothing else is ever left there
+read -r ipc_dir sockets <<< "$("$python" -c 'import json, os, sys; c = json.load(open(sys.argv[1])); ip = c["ip"]
+print(os.path.dirname(ip), *(ip + "-" + str(c[k + "_port"]) for k in ("shell", "iopub", "stdin", "control", "hb")))' "$connection")"
+case "$ipc_dir" in */ipc/kernel-*) ;; *) echo "kernel.sh: unexpected socket folder $ipc_dir" >&2; exit 1 ;; esac
+find "$ipc_dir" -mindepth 1 -delete
+chown "$uid:$uid" "$ipc_dir"
+chmod 0700 "$ipc_dir"
+seal_sockets() {  # once the kernel has made its sockets, it may create nothing more there
+  local tries=0 socket
+  for socket in $sockets; do
+    while [ ! -S "$socket" ] && [ "$tries" -lt 1200 ]; do sleep 0.05; tries=$((tries + 1)); done
+  done
+  chown root:root "$ipc_dir" && chmod 0755 "$ipc_dir"
+  find "$ipc_dir" -mindepth 1 ! -type s -delete
+}
 
 # one budget per submission: the seconds its kernels have lived, restarts and regrades included
 used() {  # seconds used so far; a launcher that was killed before it could count still counts until now
@@ -87,6 +102,7 @@ prlimit --as="${GD_SANDBOX_MEMORY:?}" --cpu="${GD_SANDBOX_CPU:?}" \
         --die-with-parent --chdir / \
   /bin/sh -c "$start" "$work" "$uid" "$python" &
 kernel=$!
+seal_sockets </dev/null >/dev/null 2>&1 &
 # past the remaining budget the kernel is killed, and grading goes on
 ( sleep "$remaining" && echo "wall-clock budget of ${GD_SANDBOX_WALL} s" > "$notes.wall" && kill -KILL "$kernel" ) \
   </dev/null >/dev/null 2>&1 &
@@ -96,5 +112,6 @@ wait "$kernel" || status=$?
 pkill -P "$watchdog" 2>/dev/null || true
 kill "$watchdog" 2>/dev/null || true
 used > "$notes.used.new" && mv "$notes.used.new" "$notes.used" && rm -f "$notes.started"
+find "$ipc_dir" -mindepth 1 ! -type s -delete 2>/dev/null || true
 [ "$status" -eq 0 ] || echo "$status" > "$notes.exit"
 exit "$status"
