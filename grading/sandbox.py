@@ -102,6 +102,8 @@ def prepare(course, limits=Limits()):
         "GD_SANDBOX_SHOW": os.pathsep.join(str(p) for p in visible_paths()),
         "GD_SANDBOX_UID": str(uid),
         "GD_SANDBOX_SCRATCH_BYTES": str(limits.scratch_bytes),
+        "GD_SANDBOX_NO_USERNS": "1" if can_forbid_user_namespaces(uid) else "0",
+        "GD_SANDBOX_CGROUPS": cgroup_kind(),
         "GD_SANDBOX_MEMORY": str(limits.memory_bytes),
         "GD_SANDBOX_CPU": str(limits.cpu_seconds),
         "GD_SANDBOX_WALL": str(limits.wall_seconds),
@@ -147,6 +149,35 @@ def _kill_everything_of(uid):
     subprocess.run(["pkill", "-KILL", "-U", str(uid)], capture_output=True)
 
 
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def cgroup_kind():
+    """How kernel.sh can bound a submission's memory and processes as a whole: "v1", "v2" or "none".
+
+    Without control groups the limits hold per process only (prlimit), so one submission's
+    processes together can use more memory than ``memory_bytes``.
+    """
+    if all(os.access(CGROUP_ROOT / name, os.W_OK) for name in ("memory", "pids")):
+        return "v1"
+    controllers = CGROUP_ROOT / "cgroup.controllers"
+    if controllers.is_file() and {"memory", "pids"} <= set(controllers.read_text().split()) \
+            and os.access(CGROUP_ROOT, os.W_OK):
+        return "v2"
+    return "none"
+
+
+def can_forbid_user_namespaces(uid):
+    """Whether an unprivileged bwrap can run here, and so forbid the kernel to make user namespaces.
+
+    Where it cannot, the machine lets no unprivileged user make one, the student's code included.
+    """
+    trial = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--",
+                            "bwrap", "--unshare-user", "--disable-userns", "--ro-bind", "/", "/", "true"],
+                           capture_output=True)
+    return trial.returncode == 0
+
+
 def visible_paths():
     """What the kernel needs, read-only, wherever it lives: the Python environment and gdlib."""
     import gdlib
@@ -162,6 +193,12 @@ def kill_leftovers(env):
     """
     if env.get("GD_SANDBOX_UID"):
         _kill_everything_of(int(env["GD_SANDBOX_UID"]))
+    for group in CGROUP_ROOT.glob("*/generalizing-gd/kernel-*") if env.get("GD_SANDBOX_CGROUPS") == "v1" else \
+            CGROUP_ROOT.glob("generalizing-gd/kernel-*"):
+        try:  # the groups of kernels whose launcher was killed; a group still in use stays
+            group.rmdir()
+        except OSError:
+            pass
 
 
 def death_notes(env, assignment, student):

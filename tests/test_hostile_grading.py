@@ -186,6 +186,8 @@ def build_class(course, listener_port):
     submit("ze_edits_the_setup_cell", nb, 8)
     machine = [("other_copy", f"open({str(OTHER_COPY)!r}).read()"), ("passwd", "open('/etc/passwd').read()"),
                ("home", "os.listdir('/home')"), ("canary", f"os.environ[{CANARY!r}]"),
+               ("user_namespace", "__import__('ctypes').CDLL(None).unshare(0x10000000)"),
+               ("control_group", "[g for g in open('/proc/self/cgroup').read().split() if 'generalizing-gd' in g][:1]"),
                ("socket_folder_write", "open(os.path.dirname(_ip) + '/note', 'w')"),
                ("socket_folder_neighbours", "os.listdir(os.path.dirname(os.path.dirname(_ip)))"),
                ("environment", "sorted(os.environ)")]
@@ -456,6 +458,9 @@ def test_the_sandbox_shows_nothing_of_the_machine_but_what_a_kernel_needs(graded
         "other_copy": "FileNotFoundError", "passwd": "FileNotFoundError", "home": "FileNotFoundError",
         "canary": "KeyError"}
     assert CANARY not in seen["environment"] and "PYTHONPATH" not in seen["environment"]
+    assert seen["user_namespace"] == "succeeded: -1", "student code cannot make a user namespace"
+    if sandbox.cgroup_kind() != "none":  # the submission's memory and processes are bounded as a whole
+        assert "generalizing-gd/kernel-" in seen["control_group"], seen["control_group"]
     assert seen["socket_folder_write"] == "PermissionError", "a kernel's socket folder is closed once it is set up"
     assert seen["socket_folder_neighbours"].count("kernel-") == 1, "no other kernel's socket folder is visible"
 

@@ -90,17 +90,40 @@ environment=(--clearenv --setenv PATH "$(dirname "$python"):/usr/bin:/bin" --set
              --setenv OPENBLAS_NUM_THREADS 1 --setenv OMP_NUM_THREADS 1 --setenv MKL_NUM_THREADS 1
              --setenv GD_SANDBOXED 1)
 
-# inside, still root: fill the scratch space, hand it to the sandbox user, drop every privilege
-start='cp -R --no-dereference --preserve=mode,timestamps /gd/submission/. "$0"/ &&
-install -m 0400 /gd/connection.json "$0/.kernel-connection.json" && chown -R "$1:$1" "$0" && cd "$0" &&
-exec setpriv --reuid="$1" --regid="$1" --clear-groups --inh-caps=-all --no-new-privs \
-  "$2" -P -m ipykernel_launcher -f "$0/.kernel-connection.json"'
+# inside, still root: fill the scratch space, hand it to the sandbox user, drop every privilege;
+# where the machine lets unprivileged users make namespaces, a last, unprivileged bwrap forbids
+# the student's code to make any (GD_SANDBOX_NO_USERNS: grading/sandbox.py tried it)
+no_userns=()
+[ "${GD_SANDBOX_NO_USERNS:-0}" = 1 ] && no_userns=(/usr/bin/bwrap --unshare-user --disable-userns --dev-bind / / --)
+start='work=$0 uid=$1; shift
+cp -R --no-dereference --preserve=mode,timestamps /gd/submission/. "$work"/ &&
+install -m 0400 /gd/connection.json "$work/.kernel-connection.json" && chown -R "$uid:$uid" "$work" && cd "$work" &&
+exec setpriv --reuid="$uid" --regid="$uid" --clear-groups --inh-caps=-all --no-new-privs \
+  "$@" -P -m ipykernel_launcher -f "$work/.kernel-connection.json"'
 
-prlimit --as="${GD_SANDBOX_MEMORY:?}" --cpu="${GD_SANDBOX_CPU:?}" \
-        --nproc="${GD_SANDBOX_NPROC:?}" --fsize="${GD_SANDBOX_FSIZE:?}" -- \
-  bwrap "${mounts[@]}" "${environment[@]}" --unshare-net --unshare-ipc --unshare-pid --unshare-uts \
-        --die-with-parent --chdir / \
-  /bin/sh -c "$start" "$work" "$uid" "$python" &
+# memory and processes bounded for the submission as a whole, where control groups allow
+# (GD_SANDBOX_CGROUPS, from grading/sandbox.py); prlimit bounds every process in any case
+groups=()
+case "${GD_SANDBOX_CGROUPS:-none}" in
+  v1) groups=(/sys/fs/cgroup/memory/generalizing-gd/kernel-$$ /sys/fs/cgroup/pids/generalizing-gd/kernel-$$)
+      mkdir -p "${groups[@]}"
+      echo "$GD_SANDBOX_MEMORY" > "${groups[0]}/memory.limit_in_bytes"
+      echo "$GD_SANDBOX_NPROC" > "${groups[1]}/pids.max" ;;
+  v2) groups=(/sys/fs/cgroup/generalizing-gd/kernel-$$)
+      mkdir -p "${groups[0]}"
+      echo "+memory +pids" > /sys/fs/cgroup/generalizing-gd/cgroup.subtree_control 2>/dev/null || true
+      echo "$GD_SANDBOX_MEMORY" > "${groups[0]}/memory.max"
+      echo "$GD_SANDBOX_NPROC" > "${groups[0]}/pids.max" ;;
+esac
+
+(
+  for group in "${groups[@]}"; do echo "$BASHPID" > "$group/cgroup.procs"; done
+  exec prlimit --as="${GD_SANDBOX_MEMORY:?}" --cpu="${GD_SANDBOX_CPU:?}" \
+          --nproc="${GD_SANDBOX_NPROC:?}" --fsize="${GD_SANDBOX_FSIZE:?}" -- \
+    bwrap "${mounts[@]}" "${environment[@]}" --unshare-net --unshare-ipc --unshare-pid --unshare-uts \
+          --die-with-parent --chdir / \
+    /bin/sh -c "$start" "$work" "$uid" "${no_userns[@]}" "$python"
+) &
 kernel=$!
 seal_sockets </dev/null >/dev/null 2>&1 &
 # past the remaining budget the kernel is killed, and grading goes on
@@ -113,5 +136,6 @@ pkill -P "$watchdog" 2>/dev/null || true
 kill "$watchdog" 2>/dev/null || true
 used > "$notes.used.new" && mv "$notes.used.new" "$notes.used" && rm -f "$notes.started"
 find "$ipc_dir" -mindepth 1 ! -type s -delete 2>/dev/null || true
+for group in "${groups[@]}"; do rmdir "$group" 2>/dev/null || true; done
 [ "$status" -eq 0 ] || echo "$status" > "$notes.exit"
 exit "$status"
