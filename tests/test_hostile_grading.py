@@ -493,7 +493,7 @@ def test_feedback_runs_no_script_a_submission_wrote(graded):
 
 def test_feedback_shows_markup_a_written_answer_holds_as_text(graded):
     page = (graded["course"] / "feedback" / "za_markdown_script" / CHAPTER / f"{CHAPTER}.html").read_text()
-    for live in ['<script>document.title = "MARKDOWN"', "onerror=", "<svg onload", "<style>h4", "javascript:"]:
+    for live in ['<script>document.title = "MARKDOWN"', "onerror=", "<svg onload", "<style>h4", 'href="javascript:']:
         assert live not in page, live
     assert '&lt;script&gt;document.title = "MARKDOWN"&lt;/script&gt;' in page
 
