@@ -39,6 +39,8 @@ SUSPICIOUS_NAMES = {"os.environ": "reads os.environ (looking for the grading env
 SUSPICIOUS_MODULES = {"builtins": "imports builtins", "ctypes": "imports ctypes", "subprocess": "imports subprocess",
                       "socket": "imports socket (network)", "urllib": "imports urllib (network)",
                       "requests": "imports requests (network)", "gc": "imports gc", "inspect": "imports inspect"}
+FRAME_ATTRIBUTES = {"tb_frame", "tb_next", "f_back", "f_globals", "f_locals", "f_builtins", "gi_frame", "cr_frame",
+                    "ag_frame"}
 IMPORTERS = {"builtins.__import__", "importlib.import_module"}
 ATTRIBUTE_WRITERS = {"builtins.setattr": "setattr", "builtins.delattr": "delattr"}
 NAMESPACE_WRITERS = {"builtins.vars": "vars()", "builtins.globals": "globals()"}
@@ -182,6 +184,8 @@ def _flags_for(node, names):
         return _import_flags(modules)
     if isinstance(node, (ast.Name, ast.Attribute)) and _qualname(node, names) in SUSPICIOUS_NAMES:
         return {SUSPICIOUS_NAMES[_qualname(node, names)]}
+    if isinstance(node, ast.Attribute) and node.attr in FRAME_ATTRIBUTES:
+        return {f"walks stack frames (.{node.attr}: could reach the grader's code in the kernel)"}
     return set()
 
 

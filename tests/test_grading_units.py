@@ -137,3 +137,10 @@ def test_files_beyond_the_notebook_and_the_chapters_data_are_left_out_and_kept(t
         "ch01_one_weight.ipynb", "data", "data/points.csv"]
     kept = tmp_path / "reports" / "left_out" / "eve" / ASSIGNMENT
     assert (kept / "numpy.py").read_text() == "numpy.py" and (kept / ".ipynb_checkpoints").is_dir()
+
+
+def test_walking_frames_through_a_traceback_is_flagged():
+    source = "try:\n    1 / 0\nexcept Exception as e:\n    space = e.__traceback__.tb_frame.f_back.f_globals"
+    flags = tamper.scan_source(source)
+    assert any("walks stack frames (.f_globals" in flag for flag in flags)
+    assert not tamper.scan_source("frame = {'f': 1}\nvalue = frame['f']")
