@@ -303,7 +303,7 @@ def main():
             continue
         ratio = f"{seconds / plain:6.2f}x" if plain else f"{'-':>7}"
         if name.startswith("(1)") and rows[0][1]:
-            note = f"{seconds / rows[0][1]:.2f}x (0), the judge's cost; " + note
+            note = f"{seconds / rows[0][1]:.2f}x (0), the cost of what changed since (0); " + note
         # the share of the machine that other processes used while this method ran
         share = f"{max(others, 0) / (seconds * cores):7.0%}" if others is not None else f"{'-':>7}"
         print(f"{name:<47} {seconds:8.1f} {seconds / len(students):11.2f} {ratio} {share}  {note}")
