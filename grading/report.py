@@ -88,8 +88,8 @@ def reason(grade, cell, outcome, cell_timeout):
     if name == "MemoryError":
         return "out_of_memory", "error: out of memory (MemoryError)"
     if name == "HiddenTestFailed":
-        code = "timeout" if "ran past" in value.splitlines()[0] else "wrong_answer"
-        return code, "wrong answer: " + value.splitlines()[0][:300]
+        first = value.splitlines()[0][:300]
+        return ("timeout", "timeout: " + first) if "ran past" in first else ("wrong_answer", "wrong answer: " + first)
     if name in {"CheckFailed", "AssertionError"}:
         lines = value.splitlines() or ["a hidden test failed"]
         likely = [line for line in lines if line.startswith("Likely mistake")]

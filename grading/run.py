@@ -65,7 +65,7 @@ def nbgrader_options(course, settings):
                PYTHONPATH=os.pathsep.join(filter(None, [str(course), os.environ.get("PYTHONPATH")])))
     runtime = None
     if settings.use_sandbox:
-        sandbox_options, sandbox_env, runtime = sandbox.prepare(course, settings.limits)
+        sandbox_options, sandbox_env, runtime = sandbox.prepare(settings.limits)
         options += sandbox_options
         env.update(sandbox_env)
     return options, env, runtime

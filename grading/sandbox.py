@@ -77,16 +77,15 @@ def problems():
     return []
 
 
-def prepare(course, limits=Limits()):
+def prepare(limits=Limits()):
     """Write the kernel spec; return (nbgrader options, environment) for sandboxed grading."""
     reasons = problems()
     if reasons:
         raise SandboxUnavailable("; ".join(reasons))
     uid = take_worker_slot(limits.uid)
     runtime = Path(tempfile.mkdtemp(prefix="gd-grading-"))
-    ipc = runtime / "ipc"
-    ipc.mkdir()
-    ipc.chmod(0o1777)
+    ipc = runtime / "ipc"  # root's: each kernel gets a folder of its own in it (PrivateIpcKernelManager)
+    ipc.mkdir(mode=0o755)
     (runtime / "notes").mkdir()
     spec = runtime / "kernels" / KERNEL_NAME
     spec.mkdir(parents=True)
@@ -94,10 +93,8 @@ def prepare(course, limits=Limits()):
         "argv": [str(LAUNCHER), sys.executable, "{connection_file}"],
         "display_name": "Python 3 (grading sandbox)", "language": "python", "interrupt_mode": "signal",
     }))
-    course = Path(course).resolve()
     env = {
         "JUPYTER_PATH": os.pathsep.join(filter(None, [str(runtime), os.environ.get("JUPYTER_PATH")])),
-        "GD_SANDBOX_HIDE": str(course),
         "GD_SANDBOX_NOTES": str(runtime / "notes"),
         "GD_SANDBOX_SHOW": os.pathsep.join(str(p) for p in visible_paths()),
         "GD_SANDBOX_UID": str(uid),

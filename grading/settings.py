@@ -20,7 +20,7 @@ SUBMISSION_CAP = 600
 MEMORY_BYTES = 4 * 1024**3
 PROCESSES = 64
 FILE_BYTES = 100 * 1024**2  # the largest file it may write
-SCRATCH_BYTES = 256 * 1024**2  # its whole writable space: working folder and /tmp together
+SCRATCH_BYTES = 256 * 1024**2  # each of its two writable spaces, in memory: its folder and its /tmp
 # one sandbox uid per concurrent grading run (worker slot), from this one up
 FIRST_SANDBOX_UID = 64900
 WORKER_SLOTS = 64

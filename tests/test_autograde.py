@@ -21,7 +21,7 @@ from conftest import CHAPTERS, ROOT, copy_course, make_command
 from grading import sandbox
 from grading.hidden import collector
 from grading.mutants import alternatives_of
-from grading.report import stored_reasons
+from grading.report import REASON_CODES, stored_reasons
 from grading.run import gradebook
 from mistakes import MISTAKES
 from submissions import answered, liar_answers, points_of, reference_answers
@@ -164,6 +164,7 @@ def test_every_lost_point_has_a_reason_code_in_the_gradebook(graded_course, chap
     with gradebook(graded_course) as book:
         codes = {student: {exercise: code for exercise, (code, _) in stored_reasons(book, chapter, student).items()}
                  for student in ("reference", "untouched", "mistake")}
+    assert {code for lost in codes.values() for code in lost.values()} <= set(REASON_CODES)
     written = {exercise for exercise in codes["reference"] if exercise not in points}
     assert written and {codes["reference"][w] for w in written} == {"needs_manual_grading"}
     untouched = {e: c for e, c in codes["untouched"].items() if e in points}
