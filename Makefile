@@ -29,22 +29,48 @@ help: ## list the targets
 	@echo "  variables: PORT=$(PORT) LAB_ARGS=... A=<chapter> VENV=$(VENV)"
 	@echo "  grading:   CELL_TIMEOUT=<s> SUBMISSION_CAP=<s> (defaults in grading/settings.py) UNSAFE_NO_SANDBOX=1 (trusted submissions only)"
 
+# The lock: requirements.in (the direct dependencies) -> requirements.txt (every package, hashed),
+# made by uv in a venv of its own (.venv-lock), never in the course's. A test checks the header.
+UV_VERSION := 0.13.9
+LOCK_VENV ?= .venv-lock
+LOCK_ARGS := --universal --python-version 3.11 --generate-hashes
+# `make lock LOCK_UPGRADE=--upgrade` re-resolves every package; without it, the lock's pins are kept
+LOCK_UPGRADE ?=
+# the benchmarks' CPU build of torch is not on PyPI: uv looks where pip does (PIP_FIND_LINKS)
+BENCH_FIND_LINKS := $(foreach f,$(PIP_FIND_LINKS),--find-links $(f))
+BENCH_VENV ?= .venv-bench
+BENCH_BIN := $(abspath $(BENCH_VENV))/bin
+PIP_INSTALL := -m pip install --quiet --disable-pip-version-check
+
+# --require-hashes: every package must be in the lock with a hash; gdlib is built by the locked setuptools
 $(BIN)/.installed: requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python $(PIP_INSTALL) --require-hashes -r requirements.txt
+	$(BIN)/python $(PIP_INSTALL) --no-deps --no-build-isolation -e .
 	@touch $@
 
-environment.yml: requirements.txt ## regenerate environment.yml (conda, Binder) from requirements.txt
-	@{ echo "# Generated from requirements.txt by \`make environment.yml\`: edit that file, not this one."; \
-	   echo "# The course's helper package is installed by postBuild (Binder) or \`pip install -e .\`."; \
+.PHONY: lock
+lock: ## maintainers: resolve requirements.in (and benchmarks/) into the hashed locks, then environment.yml
+	@test -e $(LOCK_VENV)/.uv-$(UV_VERSION) || { rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV) \
+	  && $(LOCK_VENV)/bin/python $(PIP_INSTALL) uv==$(UV_VERSION) && touch $(LOCK_VENV)/.uv-$(UV_VERSION); }
+	$(LOCK_VENV)/bin/uv pip compile --quiet $(LOCK_ARGS) $(LOCK_UPGRADE) requirements.in -o requirements.txt
+	$(LOCK_VENV)/bin/uv pip compile --quiet $(LOCK_ARGS) $(LOCK_UPGRADE) $(BENCH_FIND_LINKS) \
+	  -c requirements.txt benchmarks/requirements.in -o benchmarks/requirements.txt
+	@$(MAKE) --no-print-directory environment.yml
+	@echo "locked $$(grep -cE '^[A-Za-z0-9]' requirements.txt) pins (requirements.txt), $$(grep -cE '^[A-Za-z0-9]' benchmarks/requirements.txt) (benchmarks/requirements.txt)"
+
+# conda's pip section lists the lock's pins (markers kept, hashes left out): repo2docker builds
+# this file before the repository is copied in, so it cannot say `-r requirements.txt`
+environment.yml: requirements.txt ## regenerate environment.yml (conda, Binder) from the lock
+	@{ echo "# Generated from the lock, requirements.txt, by \`make environment.yml\` (\`make lock\` runs it): edit requirements.in."; \
+	   echo "# Every pin of the lock, without its hashes; the course's helper package is installed by postBuild (Binder) or \`pip install -e .\`."; \
 	   echo "name: generalizing-gd"; echo "channels:"; echo "  - conda-forge"; echo "dependencies:"; \
 	   echo "  - python=3.11"; echo "  - pip"; echo "  - pip:"; \
-	   grep -E '^[^#].*==' requirements.txt | sed 's/^/      - /'; } > $@
+	   grep -E '^[A-Za-z0-9]' requirements.txt | sed -E 's/ *\\$$//; s/^/      - "/; s/$$/"/'; } > $@
 	@echo "wrote $@"
 
 .PHONY: env
-env: $(BIN)/.installed ## create the virtual environment (.venv) from requirements.txt
+env: $(BIN)/.installed ## create the virtual environment (.venv) from the lock, requirements.txt
 
 .PHONY: lab
 lab: env ## learners: copy new chapters into workspace/ and open JupyterLab there
@@ -109,10 +135,15 @@ grades: env ## export every score from the gradebook to grades.csv
 	$(BIN)/nbgrader export --to grades.csv --log-level=WARN
 	@echo "wrote grades.csv"
 
+$(BENCH_BIN)/.installed: benchmarks/requirements.txt pyproject.toml
+	@test -x $(BENCH_BIN)/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_BIN)/python $(PIP_INSTALL) --require-hashes -r benchmarks/requirements.txt
+	$(BENCH_BIN)/python $(PIP_INSTALL) --no-deps --no-build-isolation -e .
+	@touch $@
+
 .PHONY: bench
-bench: env ## run the benchmarks in benchmarks/ and print their tables (installs their extras)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt
-	@for b in benchmarks/bench_*.py; do $(BIN)/python "$$b" || exit 1; done
+bench: $(BENCH_BIN)/.installed ## run the benchmarks in their own environment (.venv-bench, from benchmarks/requirements.txt)
+	@for b in benchmarks/bench_*.py; do PATH=$(BENCH_BIN):$$PATH $(BENCH_BIN)/python "$$b" || exit 1; done
 
 .PHONY: clean
 clean: ## remove generated grading state, caches and the virtual environment (keeps workspace/)
