@@ -20,6 +20,24 @@ PYTEST_ARGS ?= -v
 # grading limits: empty means the defaults in grading/settings.py
 CELL_TIMEOUT ?=
 SUBMISSION_CAP ?=
+# submissions graded at once (empty: one per core), and SHARD=i/K for one of K grading machines
+WORKERS ?=
+SHARD ?=
+# the gradebook: a database URL (postgresql://user:password@host:port/database), or empty for the
+# SQLite gradebook.db in the course root; nbgrader_config.py reads it (grading/settings.py)
+DB_URL ?=
+export DB_URL
+# the multi-user course on one host (deploy/hub/, `make hub`): students' environment, nbgrader's
+# exchange, the hub's private state, the Unix group whose members may log in, and where they connect
+STUDENT_ENV ?= /opt/generalizing-gd
+EXCHANGE ?= /srv/generalizing-gd/exchange
+HUB_STATE ?= /srv/generalizing-gd/hub
+STUDENT_GROUP ?= gd-students
+HUB_IP ?= 127.0.0.1
+HUB_PORT ?= 8000
+# the interpreter the student environment is made from (empty: the course's, copied if students cannot read it)
+STUDENT_PYTHON ?=
+PROXY := $(CURDIR)/deploy/hub/.node/node_modules/.bin/configurable-http-proxy
 
 .DEFAULT_GOAL := help
 
@@ -27,7 +45,9 @@ SUBMISSION_CAP ?=
 help: ## list the targets
 	@grep -hE '^[a-z.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 	@echo "  variables: PORT=$(PORT) LAB_ARGS=... A=<chapter> VENV=$(VENV)"
-	@echo "  grading:   CELL_TIMEOUT=<s> SUBMISSION_CAP=<s> (defaults in grading/settings.py) UNSAFE_NO_SANDBOX=1 (trusted submissions only)"
+	@echo "  grading:   CELL_TIMEOUT=<s> SUBMISSION_CAP=<s> WORKERS=<n> SHARD=<i>/<K> (defaults in grading/settings.py)"
+	@echo "             UNSAFE_NO_SANDBOX=1 (trusted submissions only)"
+	@echo "  gradebook: DB_URL=postgresql://user:password@host:port/database (default: gradebook.db, SQLite)"
 
 # The lock: requirements.in (the direct dependencies) -> requirements.txt (every package, hashed),
 # made by uv in a venv of its own (.venv-lock), never in the course's. A test checks the header.
@@ -90,6 +110,19 @@ instructor-lab: env ## instructors: JupyterLab at the course root, with nbgrader
 test: env ## run every check: helper unit tests, nbval, validators, release and autograde round trip
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+.PHONY: test-fast
+test-fast: lint ## the edit loop (under a minute): lint, spelling, unit tests, release checks
+	$(BIN)/python -m pytest -m "unit or release" $(PYTEST_ARGS)
+
+# ruff's rules and its temporary per-file ignores are in pyproject.toml ([tool.ruff])
+LINT_PATHS := gdlib grading tools tests benchmarks solutions
+SPELL_PATHS := README.md $(wildcard solutions/*/*.ipynb)
+
+.PHONY: lint
+lint: env ## ruff over the code and the solution notebooks; codespell over the notebooks and README.md
+	$(BIN)/ruff check --quiet $(LINT_PATHS)
+	$(BIN)/codespell $(SPELL_PATHS)
+
 .PHONY: release
 release: env ## regenerate course/ from solutions/ (all chapters, or A=ch01_one_weight)
 	@for a in $(ASSIGNMENTS); do \
@@ -106,23 +139,61 @@ mistakes: env ## contributors: rewrite the visible checks' mistake tables from g
 	$(BIN)/python -m grading.mutants $(A)
 
 .PHONY: collect
-collect: env ## collect submissions from nbgrader's exchange into submitted/
-	@for a in $(ASSIGNMENTS); do $(BIN)/nbgrader collect "$$a" --update || exit 1; done
+collect: env ## collect submissions from nbgrader's exchange (EXCHANGE) into submitted/
+	@for a in $(ASSIGNMENTS); do $(BIN)/nbgrader collect "$$a" --update --Exchange.root=$(EXCHANGE) || exit 1; done
 
-# the gradebook learns each chapter's graded cells from solutions/; course/ is left alone
+.PHONY: publish
+publish: env ## release A=<chapter> (from course/) to the students through the exchange (EXCHANGE)
+	@test -n "$(A)" || { echo "make publish needs A=<chapter>, for example: make publish A=ch01_one_weight" >&2; exit 2; }
+	@for a in $(A); do \
+	  test -d "course/$$a" || { echo "make publish: no course/$$a (run make release A=$$a first)" >&2; exit 2; }; \
+	  $(BIN)/nbgrader release_assignment "$$a" --force --Exchange.root=$(EXCHANGE) --log-level=WARN || exit 1; \
+	  echo "published $$a to $(EXCHANGE)"; \
+	done
+
+.PHONY: return-feedback
+return-feedback: feedback ## write feedback (make feedback), then return it to the students through the exchange (A=<chapter>)
+	@for a in $(ASSIGNMENTS); do \
+	  if compgen -G "feedback/*/$$a" >/dev/null; then \
+	    $(BIN)/nbgrader release_feedback "$$a" --Exchange.root=$(EXCHANGE) --log-level=WARN || exit 1; \
+	    echo "returned the feedback on $$a to $(EXCHANGE)"; \
+	  fi; \
+	done
+
+.PHONY: hub-setup
+hub-setup: env ## root: the student environment, the exchange, the proxy and the permissions for `make hub`
+	@test "$$(id -u)" = 0 || { echo "make hub-setup needs root: it builds $(STUDENT_ENV), $(EXCHANGE) and sets permissions (sudo make hub-setup)" >&2; exit 2; }
+	@command -v npm >/dev/null || { echo "make hub-setup: npm is missing; the hub's proxy needs Node.js 18+ and npm (apt-get install nodejs npm)" >&2; exit 2; }
+	@test -x $(PROXY) || npm install --prefix deploy/hub/.node --no-fund --no-audit --loglevel=error configurable-http-proxy@5.3.0
+	$(BIN)/python deploy/hub/prepare.py setup --course-root=$(CURDIR) --student-env=$(STUDENT_ENV) --exchange=$(EXCHANGE) \
+	  --hub-state=$(HUB_STATE) --group=$(STUDENT_GROUP) $(if $(STUDENT_PYTHON),--python=$(STUDENT_PYTHON))
+
+.PHONY: hub
+hub: hub-setup ## root: set up (hub-setup), then run JupyterHub for the students on HUB_IP:HUB_PORT
+	@$(BIN)/python deploy/hub/prepare.py ports --ip=$(HUB_IP) --port=$(HUB_PORT)
+	cd $(HUB_STATE) && env -u MPLBACKEND GD_HUB_IP=$(HUB_IP) GD_HUB_PORT=$(HUB_PORT) GD_STUDENT_ENV=$(STUDENT_ENV) \
+	  GD_STUDENT_GROUP=$(STUDENT_GROUP) GD_HUB_STATE=$(HUB_STATE) GD_PROXY=$(PROXY) \
+	  $(BIN)/jupyterhub -f $(CURDIR)/deploy/hub/jupyterhub_config.py
+
+# the gradebook learns each chapter's graded cells from solutions/; course/ is left alone. The SQLite
+# file is made once; a database DB_URL names is checked on every run (`gradebook`), with a clear
+# message when it cannot be opened, and learns the chapters it does not know yet
+GRADEBOOK := $(if $(DB_URL),gradebook,gradebook.db)
 gradebook.db:
-	@scratch=$$(mktemp -d) && for a in $(CHAPTERS); do \
-	  $(BIN)/nbgrader generate_assignment "$$a" --force --log-level=WARN \
-	    --CourseDirectory.release_directory="$$scratch" || exit 1; \
-	done; rm -rf "$$scratch"
+	$(BIN)/python -m grading.database $(CHAPTERS)
+
+.PHONY: gradebook
+gradebook: env ## check the gradebook (DB_URL, or gradebook.db) and register the chapters it lacks
+	@$(BIN)/python -m grading.database $(CHAPTERS)
 
 .PHONY: autograde
-autograde: env gradebook.db ## grade submitted/<student>/<chapter>/ in the sandbox; report in reports/
+autograde: env $(GRADEBOOK) ## grade submitted/<student>/<chapter>/ in the sandbox; report in reports/
 	$(BIN)/python -m grading autograde $(A) $(if $(CELL_TIMEOUT),--cell-timeout=$(CELL_TIMEOUT)) \
-	  $(if $(SUBMISSION_CAP),--submission-cap=$(SUBMISSION_CAP)) $(if $(UNSAFE_NO_SANDBOX),--unsafe-no-sandbox)
+	  $(if $(SUBMISSION_CAP),--submission-cap=$(SUBMISSION_CAP)) $(if $(UNSAFE_NO_SANDBOX),--unsafe-no-sandbox) \
+	  $(if $(WORKERS),--workers=$(WORKERS)) $(if $(SHARD),--shard=$(SHARD))
 
 .PHONY: feedback
-feedback: env ## write (again) HTML feedback for graded submissions into feedback/
+feedback: env $(if $(DB_URL),gradebook) ## write (again) HTML feedback for graded submissions into feedback/
 	@# --force: a regraded submission's page is rewritten; ignore *: only the page, no file it wrote
 	@for a in $(ASSIGNMENTS); do \
 	  if compgen -G "autograded/*/$$a" >/dev/null; then \
@@ -131,9 +202,8 @@ feedback: env ## write (again) HTML feedback for graded submissions into feedbac
 	done
 
 .PHONY: grades
-grades: env ## export every score from the gradebook to grades.csv
-	$(BIN)/nbgrader export --to grades.csv --log-level=WARN
-	@echo "wrote grades.csv"
+grades: env $(if $(DB_URL),gradebook) ## export the gradebook for an LMS: grades.csv (per chapter), grades_wide.csv
+	$(BIN)/python -m grading.export
 
 $(BENCH_BIN)/.installed: benchmarks/requirements.txt pyproject.toml
 	@test -x $(BENCH_BIN)/python || $(PYTHON) -m venv $(BENCH_VENV)
@@ -147,5 +217,5 @@ bench: $(BENCH_BIN)/.installed ## run the benchmarks in their own environment (.
 
 .PHONY: clean
 clean: ## remove generated grading state, caches and the virtual environment (keeps workspace/)
-	rm -rf $(VENV) autograded feedback gradebook.db grades.csv reports .pytest_cache
+	rm -rf $(VENV) autograded feedback gradebook.db grades.csv grades_wide.csv reports .pytest_cache
 	find . -name __pycache__ -prune -exec rm -rf {} +

@@ -4,7 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from grading import report, run, sandbox, settings
+from grading import parallel, report, run, sandbox, settings
 
 REFUSAL = """\
 REFUSING TO GRADE: the sandbox cannot run on this machine.
@@ -27,25 +27,38 @@ def main(argv=None):
     grade.add_argument("--submission-cap", type=int, default=settings.SUBMISSION_CAP,
                        help="seconds of wall-clock time one submission may use in all, across kernel restarts "
                             f"and regrades (default {settings.SUBMISSION_CAP})")
+    grade.add_argument("--workers", type=int, default=settings.WORKERS or parallel.default_workers(),
+                       help="submissions graded at once, each in its own sandbox slot (default: one per core)")
+    grade.add_argument("--shard", default="", metavar="I/K",
+                       help="grade only shard I of K (0 <= I < K), so that K machines sharing the course folder "
+                            "and the gradebook split the work; reports go to reports/shard-I-of-K/")
     args = parser.parse_args(argv)
+    try:
+        shard = parallel.Shard.parse(args.shard)
+    except ValueError as error:
+        parser.error(str(error))
+    if args.workers < 1:
+        parser.error(f"--workers={args.workers}: give at least 1 worker")
 
     course = Path(args.course).resolve()
     assignments = args.assignments or sorted(p.name for p in (course / "solutions").glob("ch*") if p.is_dir())
     chosen = run.Settings(cell_timeout=args.cell_timeout, use_sandbox=not args.unsafe_no_sandbox,
                           limits=sandbox.Limits(wall_seconds=args.submission_cap,
-                                                cpu_seconds=max(args.submission_cap, 60)))
+                                                cpu_seconds=max(args.submission_cap, 60)),
+                          workers=args.workers, shard=shard)
     if chosen.use_sandbox and sandbox.problems():
         sys.exit(REFUSAL.format(reasons="\n  ".join(sandbox.problems())))
     if not chosen.use_sandbox:
         print("WARNING: grading WITHOUT the sandbox: student code runs with your permissions.", file=sys.stderr)
     outcomes = run.autograde(course, assignments, chosen)
-    rows = report.write(course, outcomes, chosen.cell_timeout)
-    summarize(outcomes, rows)
+    folder = Path("reports") / (f"shard-{shard.index}-of-{shard.count}" if shard.count > 1 else "")
+    rows = report.write(course, outcomes, chosen.cell_timeout, folder=course / folder)
+    summarize(outcomes, rows, folder)
 
 
-def summarize(outcomes, rows):
+def summarize(outcomes, rows, folder):
     graded = sum(o.graded for o in outcomes)
-    print(f"graded {graded} of {len(outcomes)} submissions; report in reports/ "
+    print(f"graded {graded} of {len(outcomes)} submissions; report in {folder}/ "
           "(submissions.csv, exercises.csv, pass_rates.csv, pass_rates.png)")
     for outcome in outcomes:
         if outcome.problem or outcome.preflight.flags:

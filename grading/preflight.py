@@ -9,6 +9,7 @@ A submission is ``submitted/<student>/<assignment>/``. Outcomes:
 """
 
 import os
+import re
 import shutil
 import stat
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from grading import tamper
 
 PYTHON_KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 LARGE_NOTEBOOK_BYTES = 5_000_000
+UNNAMEABLE = re.compile(r"[,*?\[\]]")
 
 
 @dataclass
@@ -31,11 +33,13 @@ class Preflight:
     flags: list = field(default_factory=list)
 
 
-def check_all(course, assignment):
-    """Preflight every submission of one assignment; return a list of Preflight results."""
+def check_all(course, assignment, keep=lambda student: True):
+    """Preflight every submission of one assignment whose student ``keep`` accepts (this machine's
+    shard); return a list of Preflight results."""
     submitted = Path(course) / "submitted"
     return [check(course, folder.parent.name, assignment)
-            for folder in sorted(submitted.glob(f"*/{assignment}")) if folder.is_dir() or folder.is_symlink()]
+            for folder in sorted(submitted.glob(f"*/{assignment}"))
+            if (folder.is_dir() or folder.is_symlink()) and keep(folder.parent.name)]
 
 
 def check(course, student, assignment):
@@ -44,6 +48,9 @@ def check(course, student, assignment):
     result = Preflight(student, assignment)
     folder = course / "submitted" / student / assignment
     expected = folder / f"{assignment}.ipynb"
+    if UNNAMEABLE.search(student):
+        return set_aside(course, result, f"the student id {student!r} holds a comma or a wildcard (* ? [ ]), which "
+                                         "nbgrader's command line cannot name alone: rename the folder and grade again")
     unsafe = not_plain_files(course / "submitted", folder)
     if unsafe:
         return set_aside(course, result, f"the submission holds {unsafe}, which grading never follows or copies: "

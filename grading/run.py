@@ -1,9 +1,10 @@
 """Autograde every submission so that no single submission can stop, stall or corrupt the batch.
 
-For each assignment: preflight every submission; grade them all in one nbgrader process
-(the fast path), in which a dying kernel costs only the cells that kill it (ResilientExecute);
-grade again, alone, any student that the batch still left ungraded; record what could not be
-graded, with its reason, as zero points in the gradebook.
+For each assignment: preflight this machine's submissions (its shard, ``SHARD=i/K``); deal them
+out to the workers, each of which grades its share in one nbgrader process (the fast path), in
+which a dying kernel costs only the cells that kill it (ResilientExecute); grade again, alone,
+any student that the batch still left ungraded; record what could not be graded, with its
+reason, as zero points in the gradebook.
 """
 
 import os
@@ -11,13 +12,16 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from grading import preflight, sandbox, settings as defaults
+from grading import parallel, preflight, sandbox, settings as defaults
 
 
 @dataclass
@@ -25,6 +29,8 @@ class Settings:
     cell_timeout: int = defaults.CELL_TIMEOUT
     limits: sandbox.Limits = sandbox.Limits()
     use_sandbox: bool = True
+    workers: int = defaults.WORKERS or parallel.default_workers()
+    shard: parallel.Shard = parallel.Shard()
 
 
 @dataclass
@@ -39,23 +45,48 @@ class Outcome:
     notes: list = field(default_factory=list)
 
 
+@dataclass
+class Worker:
+    """One grading worker: the nbgrader options and environment of its own sandbox slot."""
+    number: int
+    options: list
+    env: dict
+    runtime: Path = None
+
+
 def autograde(course, assignments, settings=Settings(), log=print):
-    """Grade every submission of the given assignments; return a list of Outcomes."""
+    """Grade every submission of the given assignments in this shard; return a list of Outcomes."""
     course = Path(course).resolve()
-    options, env, runtime = nbgrader_options(course, settings)
+    workers = start_workers(course, settings)
     outcomes = []
     try:
         for assignment in assignments:
-            checked = preflight.check_all(course, assignment)
+            checked = preflight.check_all(course, assignment, settings.shard.holds)
             for result in checked:
                 if result.status != "ok":
                     log(f"preflight {result.student}/{assignment}: {result.status}: {'; '.join(result.notes)}")
-            outcomes += grade_assignment(course, assignment, checked, options, env, settings, log)
+            outcomes += grade_assignment(course, assignment, checked, workers, settings, log)
     finally:  # the kernels' socket folders and notes go, whatever happened
-        if runtime:
-            sandbox.kill_leftovers(env)
-            shutil.rmtree(runtime, ignore_errors=True)
+        stop_workers(workers)
     return outcomes
+
+
+def start_workers(course, settings):
+    workers = []
+    try:
+        for number in range(max(1, settings.workers)):
+            workers.append(Worker(number, *nbgrader_options(course, settings)))
+    except BaseException:
+        stop_workers(workers)
+        raise
+    return workers
+
+
+def stop_workers(workers):
+    for worker in workers:
+        if worker.runtime:
+            sandbox.kill_leftovers(worker.env)
+            shutil.rmtree(worker.runtime, ignore_errors=True)
 
 
 def nbgrader_options(course, settings):
@@ -71,21 +102,37 @@ def nbgrader_options(course, settings):
     return options, env, runtime
 
 
-def grade_assignment(course, assignment, checked, options, env, settings, log):
-    """Grade one assignment's checked submissions: one batch, then each casualty alone, once."""
+def grade_assignment(course, assignment, checked, workers, settings, log):
+    """Grade one assignment's checked submissions, one share per worker, all at once."""
     outcomes = [Outcome(r.student, assignment, r, attempts=1) for r in checked if r.status != "set aside"]
     set_aside = [Outcome(r.student, assignment, r, problem=r.notes[-1]) for r in checked if r.status == "set aside"]
     for outcome in set_aside:  # scores of an earlier submission must not stand for this one
         record_zero(course, assignment, outcome.student, f"set aside: {outcome.problem}")
     if not outcomes:
         return set_aside
+    present = sorted(folder.parent.name for folder in (course / "submitted").glob(f"*/{assignment}"))
+    dealt = parallel.shares(outcomes, len(workers))
+    with parallel.Progress(course, assignment, outcomes) as progress, ThreadPoolExecutor(len(dealt)) as pool:
+        jobs = [pool.submit(grade_share, course, share, present, worker, settings, log, progress)
+                for share, worker in zip(dealt, workers)]
+        for job in jobs:
+            job.result()
+    return outcomes + set_aside
+
+
+def grade_share(course, share, present, worker, settings, log, progress):
+    """One worker's part of an assignment: one batch, then each casualty alone, once."""
+    assignment, env = share[0].assignment, worker.env
     started = time.time()
-    batch = nbgrader(course, ["autograde", assignment, "--force"] + options, env, settings)
-    casualties = [o for o in outcomes if not fully_graded(course, assignment, o.student, started)]
-    for outcome in outcomes:
-        if outcome not in casualties and sandbox.kernel_died(env, assignment, outcome.student):
-            outcome.notes.append(sandbox.death_reason(env, assignment, outcome.student)
-                                 + "; the cells after the one that killed it ran in a fresh kernel")
+    batch = nbgrader(course, ["autograde", assignment, "--force", *only(share, present)] + worker.options,
+                     worker, settings)
+    casualties = [o for o in share if not fully_graded(course, assignment, o.student, started)]
+    for outcome in share:
+        if outcome not in casualties:
+            progress.finish(outcome.student)
+            if sandbox.kernel_died(env, assignment, outcome.student):
+                outcome.notes.append(sandbox.death_reason(env, assignment, outcome.student)
+                                     + "; the cells after the one that killed it ran in a fresh kernel")
     if batch.returncode != 0 and not casualties:
         log(f"nbgrader reported problems for {assignment}:\n{tail(batch)}")
     for outcome in casualties:
@@ -93,23 +140,36 @@ def grade_assignment(course, assignment, checked, options, env, settings, log):
             give_up(course, outcome, sandbox.death_reason(env, assignment, outcome.student)
                     or "killed: the submission used up its wall-clock budget", log)
         else:
-            regrade_alone(course, outcome, batch, options, env, settings, log)
-    for outcome in outcomes:
+            regrade_alone(course, outcome, batch, worker, settings, log)
+        progress.finish(outcome.student)
+    for outcome in share:
         outcome.graded = not outcome.problem
     if settings.use_sandbox:
         sandbox.kill_leftovers(env)
-    return outcomes + set_aside
 
 
-def regrade_alone(course, outcome, batch, options, env, settings, log):
+def only(share, present):
+    """nbgrader options that select exactly the students of ``share`` among those ``present``.
+
+    (Preflight sets aside student ids that nbgrader could not name on its command line.)
+    """
+    if len(share) == 1:
+        return [f"--student={share[0].student}"]
+    mine = {outcome.student for outcome in share}
+    others = [student for student in present if student not in mine]
+    return [f"--CourseDirectory.student_id_exclude={','.join(others)}"] if others else []
+
+
+def regrade_alone(course, outcome, batch, worker, settings, log):
     """Grade one submission on its own; if it still fails, record 0 points and the reason."""
-    assignment, student = outcome.assignment, outcome.student
+    assignment, student, env = outcome.assignment, outcome.student, worker.env
     reason = sandbox.death_reason(env, assignment, student) or f"not graded: {last_error(batch)}"
     log(f"{student}/{assignment}: {reason}; grading it again on its own")
     outcome.notes.append(f"attempt 1: {reason}")
     sandbox.clear_death_notes(env, assignment, student)
     started = time.time()
-    single = nbgrader(course, ["autograde", assignment, f"--student={student}", "--force"] + options, env, settings)
+    single = nbgrader(course, ["autograde", assignment, f"--student={student}", "--force"] + worker.options,
+                      worker, settings)
     outcome.attempts = 2
     if fully_graded(course, assignment, student, started):
         return
@@ -124,29 +184,34 @@ def give_up(course, outcome, problem, log):
     log(f"{outcome.student}/{outcome.assignment}: {problem}; recorded as 0 points for the ungraded tests")
 
 
-def nbgrader(course, arguments, env, settings):
-    """Run one nbgrader command in the course, its output appended to reports/nbgrader.log.
+_log_lock = threading.Lock()
 
-    The output goes to a file, not a pipe: a process a submission left behind could hold a
-    pipe open and stall the grader. A stuck nbgrader is stopped after a generous cap.
+
+def nbgrader(course, arguments, worker, settings):
+    """Run one nbgrader command in the course; its output is appended, whole, to reports/nbgrader.log.
+
+    The output goes to a file of the worker's own, not a pipe: a process a submission left
+    behind could hold a pipe open and stall the grader. A stuck nbgrader is stopped after a
+    generous cap.
     """
     cap = max(600, 4 * settings.limits.wall_seconds)  # a backstop only: the sandbox enforces the budget
-    log_path = Path(course) / "reports" / "nbgrader.log"
-    log_path.parent.mkdir(exist_ok=True)
-    with open(log_path, "a") as log:
-        start = log.tell()
-        log.write(f"$ nbgrader {' '.join(arguments)}\n")
-        log.flush()
+    reports = Path(course) / "reports"
+    reports.mkdir(exist_ok=True)
+    handle, own_log = tempfile.mkstemp(prefix=".nbgrader-", suffix=".out", dir=reports)
+    own_log = Path(own_log)
+    with open(handle, "w") as out:
         try:
             returncode = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), *arguments, "--log-level=WARN"],
-                                        cwd=course, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                        cwd=course, env=worker.env, stdin=subprocess.DEVNULL, stdout=out,
                                         stderr=subprocess.STDOUT, timeout=cap).returncode
         except subprocess.TimeoutExpired:
             returncode = -9
-            log.write(f"stopped after {cap} s\n")
-    with open(log_path) as log:
-        log.seek(start)
-        return subprocess.CompletedProcess(arguments, returncode, log.read(), "")
+            out.write(f"stopped after {cap} s\n")
+    output = own_log.read_text(errors="replace")
+    own_log.unlink()
+    with _log_lock, open(reports / "nbgrader.log", "a") as log:
+        log.write(f"$ nbgrader {' '.join(arguments)}   (worker {worker.number})\n{output}")
+    return subprocess.CompletedProcess(arguments, returncode, output, "")
 
 
 def fully_graded(course, assignment, student, since):

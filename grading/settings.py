@@ -1,6 +1,6 @@
 """Every grading setting in one place: nbgrader_config.py, `python -m grading` and the sandbox read it.
 
-Change a default here; override it for one run with `make autograde CELL_TIMEOUT=... SUBMISSION_CAP=...`
+Change a default here; override it for one run with `make autograde CELL_TIMEOUT=... SUBMISSION_CAP=... WORKERS=...`
 (the options of `python -m grading autograde`).
 """
 
@@ -21,13 +21,26 @@ MEMORY_BYTES = 4 * 1024**3
 PROCESSES = 64
 FILE_BYTES = 100 * 1024**2  # the largest file it may write
 SCRATCH_BYTES = 256 * 1024**2  # each of its two writable spaces, in memory: its folder and its /tmp
-# one sandbox uid per concurrent grading run (worker slot), from this one up
+# submissions graded at once on this machine (`make autograde WORKERS=N`), each by its own nbgrader
+# process in its own sandbox slot; 0 means one per core
+WORKERS = 0
+# one sandbox uid per concurrent grading worker (worker slot), from this one up
 FIRST_SANDBOX_UID = 64900
 WORKER_SLOTS = 64
 
 # nbgrader runs the kernel's Execute step only when `python -m grading` asked for it (it sets this
 # variable): the Formgrader's Autograde button would otherwise grade outside the sandbox
 GRADING_RUN_VARIABLE = "GD_GRADING_RUN"
+
+# the gradebook: the database this variable names (postgresql://user:password@host:port/database),
+# when it is set and not empty; else the SQLite file below, in the course root
+DB_URL_VARIABLE = "DB_URL"
+SQLITE_GRADEBOOK = "gradebook.db"
+
+
+def configured_db_url(course_root):
+    """What nbgrader_config.py sets as CourseDirectory.db_url: DB_URL, or the course's SQLite gradebook."""
+    return os.environ.get(DB_URL_VARIABLE, "").strip() or "sqlite:///" + os.path.join(course_root, SQLITE_GRADEBOOK)
 
 
 @functools.lru_cache(maxsize=None)
