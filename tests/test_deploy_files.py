@@ -1,9 +1,11 @@
 """The cluster files in deploy/ agree with the course and with each other.
 
 No cluster runs here: these tests cannot prove the files deploy, only that the settings they
-share (image, exchange path, course id, shard count, chapters, files copied) say the same thing.
+share (image, exchange path, course id, shard count, chapter, files copied) say the same thing.
+``disagreements`` lists what does not; it is tried on the real files and on broken copies.
 """
 
+import copy
 import re
 import shlex
 
@@ -14,72 +16,120 @@ from traitlets.config.loader import PyFileConfigLoader
 from conftest import CHAPTERS, ROOT
 from grading import settings
 
-K8S = ROOT / "deploy" / "k8s"
+DEPLOY = ROOT / "deploy"
+K8S = DEPLOY / "k8s"
 
 
-def load(name):
-    return list(yaml.safe_load_all((K8S / name).read_text()))
+def deploy_files():
+    (values,) = yaml.safe_load_all((K8S / "values.yaml").read_text())
+    (job,) = yaml.safe_load_all((K8S / "grading-job.yaml").read_text())
+    claims = {d["metadata"]["name"]: d for d in yaml.safe_load_all((K8S / "exchange-volume.yaml").read_text())}
+    student = PyFileConfigLoader("student_nbgrader_config.py", path=str(K8S)).load_config()
+    return {"values": values, "job": job, "claims": claims, "student": student,
+            "dockerfile": (DEPLOY / "Dockerfile").read_text()}
 
 
-def student_config():
-    return PyFileConfigLoader("student_nbgrader_config.py", path=str(K8S)).load_config()
+def disagreements(files):
+    """Every way the deploy files disagree with the course or with each other (empty: none)."""
+    return [problem for check in (student_side, volumes, image, formgrader, grading_job, copied_files)
+            for problem in check(files)]
 
 
-@pytest.fixture
-def values():
-    (document,) = load("values.yaml")
-    return document
+def student_side(files):
+    student, storage = files["student"], files["values"]["singleuser"]["storage"]
+    mounts = {m["name"]: m["mountPath"] for m in storage["extraVolumeMounts"]}
+    problems = []
+    if student.CourseDirectory.course_id != settings.COURSE_ID:
+        problems.append(f"student course id {student.CourseDirectory.course_id!r} is not {settings.COURSE_ID!r}")
+    if mounts.get("exchange") != student.Exchange.root:
+        problems.append(f"exchange mounted at {mounts.get('exchange')}, students look in {student.Exchange.root}")
+    return problems
 
 
-@pytest.fixture
-def grader():
-    (job,) = load("grading-job.yaml")
-    return job
+def volumes(files):
+    claims, storage = files["claims"], files["values"]["singleuser"]["storage"]
+    given = {v["persistentVolumeClaim"]["claimName"] for v in storage["extraVolumes"]}
+    problems = [f"{name} is not ReadWriteMany" for name, claim in claims.items()
+                if claim["spec"]["accessModes"] != ["ReadWriteMany"]]
+    if given != {"gd-exchange"}:
+        problems.append(f"student servers mount {sorted(given)}: only the exchange, never the course volume")
+    return problems
 
 
-def test_students_nbgrader_names_this_course_and_the_mounted_exchange(values):
-    config = student_config()
-    assert config.CourseDirectory.course_id == settings.COURSE_ID
-    mounts = {m["name"]: m["mountPath"] for m in values["singleuser"]["storage"]["extraVolumeMounts"]}
-    assert mounts["exchange"] == config.Exchange.root
+def container(files):
+    (found,) = files["job"]["spec"]["template"]["spec"]["containers"]
+    return found
 
 
-def test_the_exchange_volume_is_shared_and_the_course_volume_is_never_given_to_students(values):
-    claims = {d["metadata"]["name"]: d for d in load("exchange-volume.yaml")}
-    assert all(claim["spec"]["accessModes"] == ["ReadWriteMany"] for claim in claims.values())
-    student_volumes = {v["persistentVolumeClaim"]["claimName"] for v in values["singleuser"]["storage"]["extraVolumes"]}
-    assert student_volumes == {"gd-exchange"}
-    assert "gd-course" in claims
+def image(files):
+    wanted = files["values"]["singleuser"]["image"]
+    expected = f"{wanted['name']}:{wanted['tag']}"
+    return [] if container(files)["image"] == expected else [f"grader image is not the student image {expected}"]
 
 
-def test_students_and_grader_run_the_same_image(values, grader):
-    image = values["singleuser"]["image"]
-    (container,) = grader["spec"]["template"]["spec"]["containers"]
-    assert container["image"] == f"{image['name']}:{image['tag']}"
+def formgrader(files):
+    role = files["values"]["hub"]["loadRoles"]["formgrader"]
+    if role.get("groups") != ["instructors"] or "users" in role:
+        return ["the formgrader role reaches more than the instructors group"]
+    return []
 
 
-def test_only_instructors_reach_the_formgrader(values):
-    role = values["hub"]["loadRoles"]["formgrader"]
-    assert role["groups"] == ["instructors"] and "users" not in role
-    assert "access:services!service=formgrader" in role["scopes"]
+def grading_job(files):
+    spec, grader = files["job"]["spec"], container(files)
+    env = {e["name"]: e for e in grader["env"]}
+    command = shlex.split(grader["args"][0])
+    problems = []
+    if not (spec["completionMode"] == "Indexed" and spec["completions"] == spec["parallelism"]
+            == int(env["SHARDS"]["value"])):
+        problems.append("the Job is not Indexed with completions = parallelism = SHARDS")
+    if "autograde" not in command or "SHARD=$JOB_COMPLETION_INDEX/$SHARDS" not in command:
+        problems.append("the Job does not run `make autograde SHARD=$JOB_COMPLETION_INDEX/$SHARDS`")
+    if env["CHAPTER"]["value"] not in CHAPTERS:
+        problems.append(f"the Job grades {env['CHAPTER']['value']}, not a chapter of the course")
+    if "secretKeyRef" not in env.get("DB_URL", {}).get("valueFrom", {}):
+        problems.append("the Job's DB_URL does not come from a secret")
+    return problems
 
 
-def test_the_grading_job_runs_one_shard_per_pod_on_the_postgres_gradebook(grader):
-    spec = grader["spec"]
-    (container,) = spec["template"]["spec"]["containers"]
-    env = {e["name"]: e for e in container["env"]}
-    shards = int(env["SHARDS"]["value"])
-    assert spec["completionMode"] == "Indexed" and spec["completions"] == spec["parallelism"] == shards
-    command = shlex.split(container["args"][0])
-    assert "autograde" in command and "SHARD=$JOB_COMPLETION_INDEX/$SHARDS" in command
-    assert env["CHAPTER"]["value"] in CHAPTERS
-    assert "secretKeyRef" in env["DB_URL"]["valueFrom"]
-
-
-def test_every_file_the_image_copies_exists():
-    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+def copied_files(files):
+    dockerfile = files["dockerfile"]
     copied = re.findall(r"/srv/course/(\S+)", dockerfile)
     copied += [source for source in re.findall(r"^COPY (\S+) ", dockerfile, re.MULTILINE) if source != "."]
-    assert copied, "the Dockerfile copies nothing from the course?"
-    missing = [path for path in copied if not (ROOT / path).exists()]
-    assert not missing, f"deploy/Dockerfile copies files that do not exist: {missing}"
+    return [f"the Dockerfile copies {path}, which does not exist" for path in copied if not (ROOT / path).exists()]
+
+
+def test_the_deploy_files_agree():
+    assert disagreements(deploy_files()) == []
+
+
+def set_in(files, path, value):
+    broken = copy.deepcopy(files)
+    target = broken
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return broken
+
+
+BREAKAGES = {
+    "wrong exchange mount": (("values", "singleuser", "storage", "extraVolumeMounts", 0, "mountPath"), "/exchange"),
+    "course volume given to students": (("values", "singleuser", "storage", "extraVolumes", 0,
+                                         "persistentVolumeClaim", "claimName"), "gd-course"),
+    "another image": (("values", "singleuser", "image", "tag"), "old"),
+    "formgrader for everyone": (("values", "hub", "loadRoles", "formgrader", "users"), ["*"]),
+    "fewer pods than shards": (("job", "spec", "parallelism"), 7),
+    "unknown chapter": (("job", "spec", "template", "spec", "containers", 0, "env", 0, "value"), "ch99_nothing"),
+    "a missing file copied": (("dockerfile",), "COPY requirements.lock /x\n"),
+}
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES)
+def test_a_broken_copy_is_caught(breakage):
+    path, value = BREAKAGES[breakage]
+    assert disagreements(set_in(deploy_files(), path, value)), f"{breakage} went unnoticed"
+
+
+def test_a_different_course_id_for_students_is_caught():
+    files = deploy_files()
+    files["student"].CourseDirectory.course_id = "another-course"
+    assert any("course id" in problem for problem in disagreements(files))
