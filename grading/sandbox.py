@@ -33,6 +33,7 @@ class Limits:
     cpu_seconds: int = settings.SUBMISSION_CAP
     wall_seconds: int = settings.SUBMISSION_CAP
     processes: int = settings.PROCESSES
+    cpus: int = settings.CPUS
     file_bytes: int = settings.FILE_BYTES
     scratch_bytes: int = settings.SCRATCH_BYTES
     uid: int = settings.FIRST_SANDBOX_UID
@@ -105,6 +106,7 @@ def prepare(limits=Limits()):
         "GD_SANDBOX_CPU": str(limits.cpu_seconds),
         "GD_SANDBOX_WALL": str(limits.wall_seconds),
         "GD_SANDBOX_NPROC": str(limits.processes),
+        "GD_SANDBOX_CPUS": str(limits.cpus),
         "GD_SANDBOX_FSIZE": str(limits.file_bytes),
     }
     options = [f"--Execute.kernel_name={KERNEL_NAME}", "--KernelManager.transport=ipc",
@@ -150,10 +152,11 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
 def cgroup_kind():
-    """How kernel.sh can bound a submission's memory and processes as a whole: "v1", "v2" or "none".
+    """How kernel.sh can bound a submission's memory, processes and CPU as a whole: "v1", "v2" or "none".
 
-    Without control groups the limits hold per process only (prlimit), so one submission's
-    processes together can use more memory than ``memory_bytes``.
+    Without control groups the limits hold per process only (prlimit): one submission's
+    processes together can use more memory than ``memory_bytes``, and more cores than ``cpus``
+    (slowing the submissions that parallel workers grade beside it).
     """
     if all(os.access(CGROUP_ROOT / name, os.W_OK) for name in ("memory", "pids")):
         return "v1"

@@ -19,6 +19,9 @@ SUBMISSION_CAP = 600
 # what one submission's kernel may use inside the sandbox
 MEMORY_BYTES = 4 * 1024**3
 PROCESSES = 64
+# the cores one submission's processes may use together (where control groups allow): submissions
+# graded side by side by parallel workers then cannot slow each other down past their timeouts
+CPUS = 1
 FILE_BYTES = 100 * 1024**2  # the largest file it may write
 SCRATCH_BYTES = 256 * 1024**2  # each of its two writable spaces, in memory: its folder and its /tmp
 # submissions graded at once on this machine (`make autograde WORKERS=N`), each by its own nbgrader

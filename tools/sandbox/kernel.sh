@@ -101,19 +101,29 @@ install -m 0400 /gd/connection.json "$work/.kernel-connection.json" && chown -R 
 exec setpriv --reuid="$uid" --regid="$uid" --clear-groups --inh-caps=-all --no-new-privs \
   "$@" -P -m ipykernel_launcher -f "$work/.kernel-connection.json"'
 
-# memory and processes bounded for the submission as a whole, where control groups allow
-# (GD_SANDBOX_CGROUPS, from grading/sandbox.py); prlimit bounds every process in any case
+# memory, processes and CPU bounded for the submission as a whole, where control groups allow
+# (GD_SANDBOX_CGROUPS, from grading/sandbox.py); prlimit bounds every process in any case. The CPU
+# quota (GD_SANDBOX_CPUS cores) keeps a submission graded beside others from starving them
 groups=()
+period=100000
 case "${GD_SANDBOX_CGROUPS:-none}" in
   v1) groups=(/sys/fs/cgroup/memory/generalizing-gd/kernel-$$ /sys/fs/cgroup/pids/generalizing-gd/kernel-$$)
       mkdir -p "${groups[@]}"
       echo "$GD_SANDBOX_MEMORY" > "${groups[0]}/memory.limit_in_bytes"
-      echo "$GD_SANDBOX_NPROC" > "${groups[1]}/pids.max" ;;
+      echo "$GD_SANDBOX_NPROC" > "${groups[1]}/pids.max"
+      if [ -w /sys/fs/cgroup/cpu ]; then
+        groups+=(/sys/fs/cgroup/cpu/generalizing-gd/kernel-$$)
+        mkdir -p "${groups[2]}"
+        echo "$period" > "${groups[2]}/cpu.cfs_period_us"
+        echo $(( ${GD_SANDBOX_CPUS:-1} * period )) > "${groups[2]}/cpu.cfs_quota_us"
+      fi ;;
   v2) groups=(/sys/fs/cgroup/generalizing-gd/kernel-$$)
       mkdir -p "${groups[0]}"
       echo "+memory +pids" > /sys/fs/cgroup/generalizing-gd/cgroup.subtree_control 2>/dev/null || true
+      echo "+cpu" > /sys/fs/cgroup/generalizing-gd/cgroup.subtree_control 2>/dev/null || true
       echo "$GD_SANDBOX_MEMORY" > "${groups[0]}/memory.max"
-      echo "$GD_SANDBOX_NPROC" > "${groups[0]}/pids.max" ;;
+      echo "$GD_SANDBOX_NPROC" > "${groups[0]}/pids.max"
+      echo "$(( ${GD_SANDBOX_CPUS:-1} * period )) $period" > "${groups[0]}/cpu.max" 2>/dev/null || true ;;
 esac
 
 (
