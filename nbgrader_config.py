@@ -23,7 +23,8 @@ c.CourseDirectory.release_directory = "course"
 c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")
+# the gradebook: the database DB_URL names (Postgres), else gradebook.db here (grading/settings.py)
+c.CourseDirectory.db_url = settings.configured_db_url(HERE)
 # never copy editor or notebook checkpoints into a release
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.py"]
 

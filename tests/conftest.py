@@ -52,3 +52,16 @@ def copy_course(target, chapters=CHAPTERS):
 def make_command(*arguments):
     """`make` in a copied course, using this venv and never rebuilding it."""
     return ["make", "-o", "env", *arguments, f"VENV={sys.prefix}"]
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A private PostgreSQL server on loopback for the session: ``postgres.new_database(name)`` returns
+    the postgresql:// URL of a fresh, empty database (tests/postgres.py)."""
+    import postgres as server
+
+    try:
+        with server.running() as running:
+            yield running
+    except server.PostgresMissing as missing:
+        pytest.fail(str(missing), pytrace=False)
