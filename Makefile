@@ -112,7 +112,7 @@ test: env ## run every check: helper unit tests, nbval, validators, release and 
 
 .PHONY: test-fast
 test-fast: lint ## the edit loop (under a minute): lint, spelling, unit tests, release checks
-	$(BIN)/python -m pytest -m "(unit or release) and not lab" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "unit or release" $(PYTEST_ARGS)
 
 # ruff's rules and its temporary per-file ignores are in pyproject.toml ([tool.ruff])
 LINT_PATHS := gdlib grading tools tests benchmarks solutions
@@ -155,7 +155,6 @@ publish: env ## release A=<chapter> (from course/) to the students through the e
 return-feedback: feedback ## write feedback (make feedback), then return it to the students through the exchange (A=<chapter>)
 	@for a in $(ASSIGNMENTS); do \
 	  if compgen -G "feedback/*/$$a" >/dev/null; then \
-	    $(BIN)/python deploy/hub/prepare.py feedback-files --course-root=$(CURDIR) --assignment="$$a" || exit 1; \
 	    $(BIN)/nbgrader release_feedback "$$a" --Exchange.root=$(EXCHANGE) --log-level=WARN || exit 1; \
 	    echo "returned the feedback on $$a to $(EXCHANGE)"; \
 	  fi; \
