@@ -76,7 +76,7 @@ def autograde(book, chapter, student, scores, written=None):
 
 
 # nbgrader's own add_submission makes SQLAlchemy warn about its autoflush
-pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
+pytestmark = [pytest.mark.unit, pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")]
 
 
 @pytest.fixture(scope="module")

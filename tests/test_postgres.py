@@ -29,6 +29,8 @@ from grading.report import REASON_CODES, REASONS, stored_reasons
 from mistakes import MISTAKES
 from submissions import answered, points_of, reference_answers, with_mistake
 
+pytestmark = pytest.mark.grading
+
 CHAPTER = "ch01_one_weight"
 STUDENTS = ("right", "wrong", "broken")
 ABSENT = ("absent", {"first_name": 'Zoë "Z", Jr.', "last_name": "Null, None", "lms_user_id": "canvas-42"})
