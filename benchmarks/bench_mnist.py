@@ -127,11 +127,12 @@ def minibatch_torch(W, X, Y, orders):
 
 def matmul_floor(W, X, Y):
     """Seconds for one epoch's two matrix products per batch of BATCH, batches cut in advance."""
-    batches = [(np.ascontiguousarray(X[i:i + BATCH]), np.ascontiguousarray(Y[i:i + BATCH])) for i in range(0, len(X), BATCH)]
+    batches = [(np.ascontiguousarray(X[i:i + BATCH]), np.ascontiguousarray(Y[i:i + BATCH]))
+               for i in range(0, len(X), BATCH)]
     times = []
     for _ in range(REPEATS + 2):
         start = time.perf_counter()
-        for xb, yb in batches:
+        for xb, _yb in batches:
             pred = xb @ W.T  # (100, 10)
             _ = pred.T @ xb  # (10, 785), the weight gradient's product
         times.append(time.perf_counter() - start)

@@ -217,7 +217,8 @@ def _target_flags(target, names, value=None):
         writer = _callee(target.value.func, names)
         if writer in NAMESPACE_WRITERS:
             return {f"writes through {NAMESPACE_WRITERS[writer]}"}
-    if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Attribute) and target.value.attr == "__dict__":
+    if (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Attribute)
+            and target.value.attr == "__dict__"):
         return {"writes through __dict__"}
     if isinstance(target, (ast.Attribute, ast.Subscript)) and _is_guarded(_reached(target, names)):
         return {f"patches {ast.unparse(target)}"}

@@ -26,6 +26,8 @@ from grading.run import gradebook
 from mistakes import MISTAKES
 from submissions import answered, liar_answers, points_of, reference_answers
 
+pytestmark = pytest.mark.grading
+
 STUDENTS = ("reference", "untouched", "mistake", "alternative", "liar")
 
 
@@ -83,7 +85,8 @@ def autograded_scores(course, chapter, student):
 
 def csv_scores(course, chapter):
     with open(course / "grades.csv", newline="") as handle:
-        return {row["student_id"]: float(row["score"]) for row in csv.DictReader(handle) if row["assignment"] == chapter}
+        return {row["student_id"]: float(row["score"]) for row in csv.DictReader(handle)
+                if row["assignment"] == chapter}
 
 
 def test_reference_answers_get_full_marks(graded_course, chapter):

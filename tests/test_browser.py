@@ -29,8 +29,9 @@ SHOTS = Path(os.environ.get("GD_SCREENSHOTS", ROOT / "reports" / "browser"))
 TOKEN = "browser-test"
 RUN_SECONDS = 240  # one chapter's Run All, on a slow machine
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
-                                reason="no chromium here (`apt-get install chromium`; .ci/run installs it)")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+                                 reason="no chromium here (`apt-get install chromium`; .ci/run installs it)")]
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,8 @@ def lab(tmp_path_factory):
         (workspace / chapter).mkdir(parents=True)
         nbformat.write(answered(chapter, reference_answers(chapter)), workspace / chapter / f"{chapter}.ipynb")
     first = CHAPTERS[0]
-    nbformat.write(answered(first, MISTAKES[first].apply(reference_answers(first))), workspace / first / "mistake.ipynb")
+    nbformat.write(answered(first, MISTAKES[first].apply(reference_answers(first))),
+                   workspace / first / "mistake.ipynb")
     # a settings folder of its own (a learner's would be in ~/.jupyter): every cell rendered, not only
     # those scrolled into view, so that the page can be searched for every figure
     settings = root / "settings" / "@jupyterlab" / "notebook-extension"

@@ -5,6 +5,8 @@ import pytest
 
 from gdlib import checks
 
+pytestmark = pytest.mark.unit
+
 
 def failure(function, *args, **kwargs):
     with pytest.raises(checks.CheckFailed) as caught:

@@ -10,6 +10,8 @@ import pytest  # noqa: E402
 
 from gdlib import datasets, mnist, plots  # noqa: E402
 
+pytestmark = pytest.mark.unit
+
 
 class TestCh07Datasets:
     """Named after the chapter that introduced them, so that `pytest -k ch07` runs them too."""

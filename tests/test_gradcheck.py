@@ -5,6 +5,8 @@ import pytest
 
 from gdlib import gradcheck
 
+pytestmark = pytest.mark.unit
+
 
 def test_numerical_gradient_of_known_functions():
     rng = np.random.default_rng(0)

@@ -1,9 +1,12 @@
 """grading.preflight and grading.tamper on small notebooks the tests build themselves."""
 
 import nbformat
+import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from grading import preflight, tamper
+
+pytestmark = pytest.mark.unit
 
 ASSIGNMENT = "ch01_one_weight"
 
@@ -33,7 +36,8 @@ def test_clean_submission_is_ok(tmp_path):
 
 
 def test_duplicated_grade_id_keeps_the_first_and_the_original(tmp_path):
-    path = submit(tmp_path, "bob", new_notebook(cells=[graded_cell("a = 1", "predict"), graded_cell("a = 2", "predict")]))
+    path = submit(tmp_path, "bob",
+                  new_notebook(cells=[graded_cell("a = 1", "predict"), graded_cell("a = 2", "predict")]))
     result = preflight.check(tmp_path, "bob", ASSIGNMENT)
     cells = nbformat.read(path, as_version=4).cells
     assert result.status == "repaired" and "nbgrader" in cells[0].metadata and "nbgrader" not in cells[1].metadata
@@ -66,7 +70,8 @@ def test_tampering_in_editable_cells_is_flagged_and_locked_cells_are_not_scanned
 
 
 def test_honest_code_raises_no_flag():
-    honest = "def train(w, x, g, alpha, n):\n    history = [w]\n    for _ in range(n):\n        w -= alpha * 2\n    return history"
+    honest = ("def train(w, x, g, alpha, n):\n    history = [w]\n    for _ in range(n):\n        w -= alpha * 2\n"
+              "    return history")
     assert tamper.scan_source(honest) == set()
     assert tamper.scan_source("%matplotlib inline\nweights[0] = 1\nsum = 0") == set()
 

@@ -14,9 +14,10 @@ import pytest
 
 from conftest import CHAPTERS
 from grading import hidden
-from grading.mutants import (alternatives_of, exercises, mutants_of, notebook, reference_answers,
-                             run_chapter)
+from grading.mutants import alternatives_of, exercises, mutants_of, notebook, reference_answers, run_chapter
 from grading.preprocessors import HIDDEN_REGION, is_graded_test
+
+pytestmark = pytest.mark.notebooks
 
 SEEDS = range(5)
 

@@ -36,8 +36,9 @@ OTHER_COPY = Path("/var/tmp/gd-hostile-other-course/solutions/ch01_one_weight.ip
 CANARY = "GD_HOSTILE_CANARY"  # in the grader's environment, never in the kernel's
 
 # the sandbox needs root and bubblewrap: CI always has them (.ci/run installs bubblewrap)
-pytestmark = pytest.mark.skipif(not os.environ.get("CI") and bool(sandbox.problems()),
-                                reason="the grading sandbox cannot run here: " + "; ".join(sandbox.problems()))
+pytestmark = [pytest.mark.hostile,
+              pytest.mark.skipif(not os.environ.get("CI") and bool(sandbox.problems()),
+                                 reason="the grading sandbox cannot run here: " + "; ".join(sandbox.problems()))]
 
 
 def evidence_code(attempts):
@@ -93,15 +94,17 @@ def build_class(course, listener_port):
             cell.metadata["nbgrader"]["points"] = 100
     submit("g_inflated_points", nb, 8)
 
-    submit("h_infinite_loop", answered(CHAPTER, with_mistake(R, "step", "    return weight", "    while True:\n        pass\n    return weight")), 4)
-    stubborn = "    import signal\n    signal.signal(signal.SIGINT, signal.SIG_IGN)\n    while True:\n        pass\n    return weight"
+    loop = "    while True:\n        pass\n    return weight"
+    submit("h_infinite_loop", answered(CHAPTER, with_mistake(R, "step", "    return weight", loop)), 4)
+    stubborn = "    import signal\n    signal.signal(signal.SIGINT, signal.SIG_IGN)\n" + loop
     submit("h_ignores_the_interrupt", answered(CHAPTER, with_mistake(R, "step", "    return weight", stubborn)), 4)
     # untouched pages: the address-space limit stops it at once (touching 4 GB takes this VM 17 s)
     blowup = '    hog = []\n    while True:\n        hog.append(np.empty(12_500_000))\n    return (pred - goal) ** 2'
     submit("i_memory_blowup", answered(CHAPTER, with_mistake(R, "error", "    return (pred - goal) ** 2", blowup)), 7)
-    submit("j_kernel_death", answered(CHAPTER, with_mistake(R, "train", "    history = [weight]", "    import os\n    os._exit(3)")), 6)
-    submit("j_kernel_death_everywhere",
-           answered(CHAPTER, with_mistake(R, "predict", "    return input * weight", "    import os\n    os._exit(4)")), 0)
+    submit("j_kernel_death",
+           answered(CHAPTER, with_mistake(R, "train", "    history = [weight]", "    import os\n    os._exit(3)")), 6)
+    submit("j_kernel_death_everywhere", answered(
+        CHAPTER, with_mistake(R, "predict", "    return input * weight", "    import os\n    os._exit(4)")), 0)
     submit("k_flood_lines", answered(CHAPTER, after(R, "predict", 'print("\\n".join(["spam"] * 1_000_000))')), 8)
     submit("l_flood_giant_line", answered(CHAPTER, after(R, "predict", 'print("x" * 50_000_000)')), 8)
 
@@ -112,7 +115,8 @@ def build_class(course, listener_port):
     submit("m_reads_secrets", answered(CHAPTER, after(R, "predict", evidence_code(secrets))), 8)
     writes = [("gradebook", "open('../../../gradebook.db', 'ab').write(b'garbage')"),
               ("solutions", "open('../../../solutions/ch01_one_weight/extra.py', 'w').write('x')"),
-              ("classmate", "open('../../../submitted/b_reference/ch01_one_weight/ch01_one_weight.ipynb', 'w').write('{}')"),
+              ("classmate",
+               "open('../../../submitted/b_reference/ch01_one_weight/ch01_one_weight.ipynb', 'w').write('{}')"),
               ("course", f"open({root + '/course/ch01_one_weight/ch01_one_weight.ipynb'!r}, 'w').write('{{}}')"),
               ("tmp", "open('/tmp/gd-escape.txt', 'w').write('x')")]
     submit("n_writes_outside", answered(CHAPTER, after(R, "predict", evidence_code(writes))), 8)
@@ -137,7 +141,8 @@ def build_class(course, listener_port):
     submit("v_rebinds_names", answered(CHAPTER, after(wrong_error, "error", rebinds)), 7)
     shadow = ("open('numpy.py', 'w').write('open(\"shadow_imported\", \"w\").close()\\nraise SystemExit')\n"
               "import importlib\nimportlib.invalidate_caches()")
-    died = with_mistake(after(R, "predict", shadow), "train", "    history = [weight]", "    import os\n    os._exit(3)")
+    died = with_mistake(after(R, "predict", shadow), "train", "    history = [weight]",
+                        "    import os\n    os._exit(3)")
     submit("w_shadow_module_then_death", answered(CHAPTER, died), 6)
     submit("x_ships_extra_files", answered(CHAPTER, R), 8)
     extra = course / "submitted" / "x_ships_extra_files" / CHAPTER
@@ -156,9 +161,11 @@ def build_class(course, listener_port):
     submit("y_blanks_test_cells", answered(CHAPTER, after(wrong_error, "predict", blank_tests)), 7)
     # right on the visible checks' inputs, fatal only on the fresh inputs of the hidden tests
     only_visible = "    if input not in (3, 20, 0.5):  # the inputs of the visible checks and demos\n"
-    hangs = with_mistake(R, "predict", "    return input * weight", only_visible + "        while True:\n            pass\n    return input * weight")
+    hangs = with_mistake(R, "predict", "    return input * weight",
+                         only_visible + "        while True:\n            pass\n    return input * weight")
     submit("z_hangs_on_fresh_inputs", answered(CHAPTER, hangs), 1)
-    dies = with_mistake(R, "predict", "    return input * weight", only_visible + "        import os\n        os._exit(5)\n    return input * weight")
+    dies = with_mistake(R, "predict", "    return input * weight",
+                        only_visible + "        import os\n        os._exit(5)\n    return input * weight")
     submit("z_dies_on_fresh_inputs", answered(CHAPTER, dies), 1)
     script = ("from IPython.display import HTML, display\n"
               "display(HTML('<script>document.title = \"INJECTED\"</script><img src=x onerror=\"alert(1)\">'))")
@@ -245,7 +252,8 @@ def graded(tmp_path_factory):
         expected = build_class(course, listener.port)
         before = {name: fingerprint(course / name) for name in ["solutions", "course"]}
         before["classmate"] = fingerprint(course / "submitted" / "b_reference")
-        run = subprocess.run(make_command("autograde", "feedback", f"CELL_TIMEOUT={CELL_TIMEOUT}", "SUBMISSION_CAP=120"),
+        run = subprocess.run(make_command("autograde", "feedback", f"CELL_TIMEOUT={CELL_TIMEOUT}",
+                                          "SUBMISSION_CAP=120"),
                              cwd=course, capture_output=True, text=True, timeout=1800,
                              env=dict(os.environ, **{CANARY: "the grader's token"}))
     finally:
@@ -432,7 +440,8 @@ def test_a_test_cell_skipped_or_blanked_is_still_judged(graded, student):
 def test_hidden_tests_that_hang_or_kill_the_kernel_cost_only_their_own_points(graded):
     rows = [r for r in report_rows(graded["course"], "exercises.csv") if r["student"].startswith("z_")]
     reasons = {(r["student"], r["exercise"]): r["reason"] for r in rows}
-    assert reasons[("z_hangs_on_fresh_inputs", "predict_multiplies")].endswith(f"ran past {CELL_TIMEOUT} s (an endless loop?)")
+    assert reasons[("z_hangs_on_fresh_inputs", "predict_multiplies")].endswith(
+        f"ran past {CELL_TIMEOUT} s (an endless loop?)")
     assert "while the hidden test ran" in reasons[("z_dies_on_fresh_inputs", "predict_multiplies")]
     assert reasons[("z_dies_on_fresh_inputs", "error_squares_delta")] == ""
 
@@ -566,7 +575,7 @@ def test_two_grading_runs_at_once_one_with_a_fork_bomb_grade_their_honest_studen
         assert subprocess.run(make_command("gradebook.db"), cwd=course, capture_output=True).returncode == 0
         runs[name] = (course, subprocess.Popen(make_command("autograde", "CELL_TIMEOUT=20", "SUBMISSION_CAP=120"),
                                                cwd=course, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
-    for name, (course, process) in runs.items():
+    for _course, process in runs.values():
         output = process.communicate(timeout=1200)[0]
         assert process.returncode == 0, output[-3000:]
     for name, students in classes.items():

@@ -9,6 +9,8 @@ from grading.hidden import collector, judge
 from grading.hidden.judge import Failed, NoEvidence, Result, call
 from grading.preprocessors import without_hidden_tests
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize("value", [3, -2.5, True, None, "text", [1, 2.5, [3]], (1, 2), [(1.0,), []],
                                    np.float64(2.5), np.int32(7), np.bool_(True)])

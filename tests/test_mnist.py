@@ -16,6 +16,8 @@ import pytest
 
 from gdlib import mnist
 
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "gdlib" / "data" / "mnist"
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -281,7 +283,8 @@ def build_wheel(pip, source, dist):
         if result.returncode == 0:
             wheel, = dist.glob("gdlib-*.whl")
             return wheel
-    pytest.skip(f"cannot build a wheel here (no setuptools>=70.1 or `wheel`, and no package index): {result.stderr[-300:]}")
+    pytest.skip("cannot build a wheel here (no setuptools>=70.1 or `wheel`, and no package index): "
+                f"{result.stderr[-300:]}")
 
 
 def test_works_when_installed_from_a_wheel(tmp_path):
@@ -301,9 +304,9 @@ def test_works_when_installed_from_a_wheel(tmp_path):
         X, y = mnist.load("test", one_hot=True)
         print(X.shape, y.shape, int(y[0].argmax()), (mnist.data_dir() / "LICENSE").is_file())
     """)
-    run = lambda entry, origin: subprocess.run(
-        [sys.executable, "-c", script, str(entry), str(origin)], cwd=tmp_path, capture_output=True, text=True,
-        env=dict(os.environ, PYTHONPATH=""))
+    def run(entry, origin):
+        return subprocess.run([sys.executable, "-c", script, str(entry), str(origin)], cwd=tmp_path,
+                              capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=""))
     for entry, origin in ((target, target), (wheel, wheel)):
         out = run(entry, origin)
         assert out.returncode == 0, out.stderr

@@ -14,6 +14,9 @@ from traitlets.config import Config
 
 from conftest import CHAPTERS, ROOT, release_notebook, solution_notebook
 
+# executing the chapters takes minutes; the tests marked release read files only (make test-fast)
+pytestmark = pytest.mark.notebooks
+
 SOLUTION_REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
 HIDDEN_REGION = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
 
@@ -47,6 +50,7 @@ def test_unanswered_release_fails_every_test(chapter):
     assert result == {}, f"test cells that pass without an answer (they check nothing): {passing or result}"
 
 
+@pytest.mark.release
 def test_every_chapter_has_graded_exercises_and_a_written_answer(chapter):
     cells = nbformat.read(solution_notebook(chapter), as_version=4).cells
     graded = [c for c in cells if c.metadata.get("nbgrader", {}).get("grade")]
@@ -56,22 +60,41 @@ def test_every_chapter_has_graded_exercises_and_a_written_answer(chapter):
     assert len(written) >= 1, f"{chapter} has no manually graded written answer"
     for cell in autograded:
         assert HIDDEN_REGION.search(cell.source), f"{cell.metadata.nbgrader.grade_id} has no hidden tests"
-        assert "checks.passed(" in cell.source, f"{cell.metadata.nbgrader.grade_id} never says its visible checks passed"
+        assert "checks.passed(" in cell.source, (
+            f"{cell.metadata.nbgrader.grade_id} never says its visible checks passed")
+
+
+# `nbgrader generate_assignment` for each chapter in turn, in one process (as nbgrader's own tests run
+# its apps): starting nbgrader costs seconds of imports, once rather than once per chapter
+GENERATE_ALL = """
+import sys
+from jupyter_core.application import NoStart
+from nbgrader.apps import NbGraderApp
+release, chapters = sys.argv[1], sys.argv[2:]
+for chapter in chapters:
+    app = NbGraderApp.instance()
+    app.initialize(["generate_assignment", chapter, "--no-db", "--force", "--log-level=ERROR",
+                    f"--CourseDirectory.release_directory={release}"])
+    try:
+        app.start()
+    except NoStart:  # what a parent app raises once its subcommand has run
+        pass
+    app.reset()
+"""
 
 
 @pytest.fixture(scope="module")
 def fresh_release(tmp_path_factory):
     """Generate every chapter into a temporary release folder, without touching the gradebook."""
     release = tmp_path_factory.mktemp("release")
-    for chapter in CHAPTERS:
-        subprocess.run(
-            ["nbgrader", "generate_assignment", chapter, "--no-db", "--force", "--log-level=ERROR",
-             f"--CourseDirectory.release_directory={release}"],
-            cwd=ROOT, check=True, capture_output=True,
-        )
+    result = subprocess.run([sys.executable, "-c", GENERATE_ALL, str(release), *CHAPTERS],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(p.name for p in release.iterdir()) == sorted(CHAPTERS), "a chapter was not generated"
     return release
 
 
+@pytest.mark.release
 def test_course_is_generated_from_solutions(fresh_release):
     expected = {p.relative_to(fresh_release): p.read_bytes() for p in fresh_release.rglob("*") if p.is_file()}
     actual = {p.relative_to(ROOT / "course"): p.read_bytes() for p in (ROOT / "course").rglob("*")
@@ -93,8 +116,10 @@ def secret_lines(chapter):
     return secrets
 
 
+@pytest.mark.release
 def test_no_solution_or_hidden_test_reaches_the_course(chapter):
-    course_text = "\n".join(p.read_text(errors="replace") for p in (ROOT / "course" / chapter).rglob("*") if p.is_file())
+    course_text = "\n".join(p.read_text(errors="replace") for p in (ROOT / "course" / chapter).rglob("*")
+                            if p.is_file())
     course_text = course_text.replace("\\n", "\n").replace('\\"', '"')
     secrets = secret_lines(chapter)
     assert secrets, "found no solution text to look for: are the solution markers missing?"
@@ -102,6 +127,7 @@ def test_no_solution_or_hidden_test_reaches_the_course(chapter):
     assert not leaked, f"course/{chapter} contains solution or hidden-test text: {leaked[:5]}"
 
 
+@pytest.mark.release
 def test_release_carries_no_outputs_or_run_metadata(chapter):
     nb = nbformat.read(release_notebook(chapter), as_version=4)
     for cell in nb.cells:
@@ -118,10 +144,12 @@ def defined_functions(source):
 
 def graded_functions(chapter):
     cells = nbformat.read(solution_notebook(chapter), as_version=4).cells
-    return {name: dump for cell in cells if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")
+    return {name: dump for cell in cells
+            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")
             for name, dump in defined_functions(cell.source).items()}
 
 
+@pytest.mark.release
 def test_no_graded_answer_is_importable_from_what_learners_get(chapter):
     """Neither gdlib nor any file released with the chapter defines a function this chapter grades."""
     import gdlib
@@ -134,6 +162,7 @@ def test_no_graded_answer_is_importable_from_what_learners_get(chapter):
     assert not set(graded_functions(chapter)) & shipped
 
 
+@pytest.mark.release
 def test_given_code_is_the_earlier_chapters_reference_answer(chapter):
     """A locked given_chNN cell hands a later chapter chapter NN's reference answers, unchanged."""
     for cell in nbformat.read(solution_notebook(chapter), as_version=4).cells:
@@ -147,6 +176,7 @@ def test_given_code_is_the_earlier_chapters_reference_answer(chapter):
             assert reference.get(name) == dump, f"{chapter}: {name} differs from {earlier}'s reference answer"
 
 
+@pytest.mark.release
 def test_setup_cell_is_locked(chapter):
     cells = nbformat.read(solution_notebook(chapter), as_version=4).cells
     setup = next(c for c in cells if c.cell_type == "code")

@@ -10,6 +10,8 @@ import pytest  # noqa: E402
 
 from gdlib import plots  # noqa: E402
 
+pytestmark = pytest.mark.unit
+
 
 def parabola(w):
     return (3 * w - 10) ** 2

@@ -5,8 +5,11 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
 
 from gdlib import plots  # noqa: E402
+
+pytestmark = pytest.mark.unit
 
 GRAPH = [("x", "placeholder", []), ("n1", "neg", ["x"]), ("n2", "neg", ["n1"]), ("L", "add", ["n2", "x"])]
 

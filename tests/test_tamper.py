@@ -5,6 +5,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from grading import tamper
 
+pytestmark = pytest.mark.unit
+
 STACK = "inspects the call stack (could read the hidden tests)"
 FRAME = "inspects the caller's frame (could read the hidden tests)"
 SHELL = "runs a shell command"
@@ -128,7 +130,8 @@ def cell(source, grade_id=None, locked=False):
 
 
 def test_an_alias_made_in_one_cell_is_resolved_in_the_next():
-    nb = new_notebook(cells=[cell("import sys as S\nimport numpy as N"), cell("S._getframe()\nN.stack([a])", "predict")])
+    nb = new_notebook(cells=[cell("import sys as S\nimport numpy as N"),
+                             cell("S._getframe()\nN.stack([a])", "predict")])
     assert tamper.scan(nb) == [f"predict: {FRAME}"]
 
 

@@ -26,7 +26,8 @@ def predict_one_per_output(rng):
     results = yield [call("predict", x, weights) for x, weights in cases]
     for (x, weights), result in zip(cases, results):
         got = _list_of(result, len(weights), "predictions")
-        expect_near(got, [x * w for w in weights], result.name, mistakes=[("you added the input to each weight; multiply them instead.", [x + w for w in weights])])
+        expect_near(got, [x * w for w in weights], result.name, mistakes=[
+            ("you added the input to each weight; multiply them instead.", [x + w for w in weights])])
         result.expect_unchanged(1, "the list of weights it was given")
 
 
@@ -38,7 +39,8 @@ def deltas_pred_minus_true(rng):
     for (pred, true), result in zip(cases, results):
         got = _list_of(result, len(pred), "deltas")
         expect_near(got, [p - t for p, t in zip(pred, true)], result.name, mistakes=[
-            ("the sign is flipped: you computed true - pred. Use delta = pred - true.", [t - p for p, t in zip(pred, true)]),
+            ("the sign is flipped: you computed true - pred. Use delta = pred - true.",
+             [t - p for p, t in zip(pred, true)]),
             ("you squared the misses: delta is the raw miss, pred - true.", [(p - t) ** 2 for p, t in zip(pred, true)]),
         ])
         result.expect_unchanged(0, "the list of predictions it was given")

@@ -75,8 +75,10 @@ def update_matrix_new_matrix(rng):
     results = yield [call("update_matrix", *case) for case in cases]
     for (weights, weight_delta, alpha), result in zip(cases, results):
         result.expect_new_object(0, "matrix")
-        result.expect_unchanged(0, "the matrix of weights it was given", "Likely mistake: " + "`list(weights)` and `weights.copy()` copy only the outer list, and the rows inside are still the "
-                 "caller's. Build every row anew (or copy each row: [row[:] for row in weights]).")
+        result.expect_unchanged(0, "the matrix of weights it was given", "Likely mistake: "
+                                + "`list(weights)` and `weights.copy()` copy only the outer list, and the rows inside "
+                                "are still the caller's. Build every row anew (or copy each row: "
+                                "[row[:] for row in weights]).")
         result.expect_unchanged(1, "the weight deltas it was given")
         W, G = np.array(weights), np.array(weight_delta)
         got = _numbers(result, W.shape, f"a new matrix of the weights' shape {W.shape}",
@@ -110,7 +112,8 @@ def _train_step_mistakes(W, x, y, alpha):
 
 
 def train_step_outer_delta_input(rng):
-    """train_step subtracts alpha * outer(delta, input), deltas from the old weights; small steps never raise an error."""
+    """train_step subtracts alpha * outer(delta, input), deltas from the old weights; small steps never raise an
+    error."""
     cases = []
     for _ in range(15):
         n_out, n_in = _shape(rng)
@@ -128,14 +131,16 @@ def train_step_outer_delta_input(rng):
             W = W - alpha * np.outer(W @ x - y, x)
     results = yield [call("train_step", *case) for case in cases + walks]
     for (weights, x, y, alpha), result in zip(cases, results):
-        result.expect_unchanged(0, "the weights it was given", "Likely mistake: " + "update into a new matrix: update_matrix must build new rows.")
+        result.expect_unchanged(0, "the weights it was given",
+                                "Likely mistake: " + "update into a new matrix: update_matrix must build new rows.")
         result.expect_unchanged(1, "the input it was given")
         result.expect_unchanged(2, "the targets it was given")
         W, x, y = np.array(weights), np.array(x), np.array(y)
         got = _numbers(result, W.shape, f"a new matrix of the weights' shape {W.shape}",
                        "weight_delta must have the weights' layout, one row per output: call outer_prod(delta, input).")
-        expect_near(got, W - alpha * np.outer(W @ x - y, x), result.name, RTOL, ATOL, mistakes=_train_step_mistakes(W, x, y, alpha))
-    for (weights, x, y, alpha), result in zip(walks, results[len(cases):]):
+        expect_near(got, W - alpha * np.outer(W @ x - y, x), result.name, RTOL, ATOL,
+                    mistakes=_train_step_mistakes(W, x, y, alpha))
+    for (weights, x, y, _alpha), result in zip(walks, results[len(cases):]):
         W, x, y = np.array(weights), np.array(x), np.array(y)
         got = _numbers(result, W.shape, f"a new matrix of the weights' shape {W.shape}")
         error_before, error_after = (W @ x - y) ** 2, (got @ x - y) ** 2
@@ -155,9 +160,11 @@ def train_step_np_matches_loops(rng):
                           f"np.array({show(x.tolist())}), np.array({show(y.tolist())}), {show(alpha)})")
                      for W, x, y, alpha in cases]
     for (W, x, y, alpha), result in zip(cases, results):
-        result.expect_unchanged(0, "the array W it was given", "Likely mistake: " + "`W -= ...` writes into the caller's array; compute a new one with `W - ...`.")
+        result.expect_unchanged(0, "the array W it was given", "Likely mistake: "
+                                + "`W -= ...` writes into the caller's array; compute a new one with `W - ...`.")
         got = _numbers(result, W.shape, f"a new array of W's shape {W.shape}",
-                       "the update must have W's shape: np.outer(delta, x) has one row per output, one column per input.")
+                       "the update must have W's shape: np.outer(delta, x) has one row per output, "
+                       "one column per input.")
         loop = [[W[i, j] - alpha * (sum(W[i, k] * x[k] for k in range(len(x))) - y[i]) * x[j]
                  for j in range(len(x))] for i in range(len(y))]
         mistakes = _train_step_mistakes(W, x, y, alpha)

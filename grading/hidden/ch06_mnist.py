@@ -16,7 +16,8 @@ def inputs_scaled_flat_with_bias(rng):
     for images, result in zip(batches, results):
         n = len(images)
         got = _float32_array(result, (n, 785), "use .astype(np.float32), and make the column of ones float32 too")
-        expect_near(got, np.hstack([images.reshape(n, 784) / 255.0, np.ones((n, 1))]), result.name, 1e-6, 1e-7, hint="Row k must be image k's pixels, row 0 first, then row 1, ..., each divided by 255, then a 1.")
+        expect_near(got, np.hstack([images.reshape(n, 784) / 255.0, np.ones((n, 1))]), result.name, 1e-6, 1e-7,
+                    hint="Row k must be image k's pixels, row 0 first, then row 1, ..., each divided by 255, then a 1.")
         _unchanged(result, "changed the images it was given (their pixels or their shape): reshape into a new "
                            "array, e.g. images.reshape(n, 784), and leave images as they were.")
 
@@ -44,7 +45,8 @@ def predict_rows_are_weighted_sums(rng):
                      for X, W in cases]
     for (X, W), result in zip(cases, results):
         want = X.astype(np.float64) @ W.astype(np.float64).T
-        expect_near(result.array(want.shape), want, result.name, 1e-4, 1e-4, hint="pred[k, i] must be the weighted sum of image k's inputs with row i of W: X @ W.T.")
+        expect_near(result.array(want.shape), want, result.name, 1e-4, 1e-4,
+                    hint="pred[k, i] must be the weighted sum of image k's inputs with row i of W: X @ W.T.")
 
 
 def accuracy_is_fraction_correct(rng):
@@ -74,7 +76,8 @@ def sample_update_outer_product(rng):
     for (W, x, true, alpha), result in zip(cases, results):
         new = result.array(W.shape)
         _unchanged(result, _IN_PLACE)
-        expect_near(new, W - alpha * np.outer(W @ x - true, x), result.name, 1e-9, 1e-12, hint="W_new[i, j] must be W[i, j] - alpha * delta[i] * x[j], with delta = W @ x - true.")
+        expect_near(new, W - alpha * np.outer(W @ x - true, x), result.name, 1e-9, 1e-12,
+                    hint="W_new[i, j] must be W[i, j] - alpha * delta[i] * x[j], with delta = W @ x - true.")
         miss_new, miss_old = new @ x - true, W @ x - true
         expect(miss_new @ miss_new < miss_old @ miss_old,
                f"{result.name} did not lower the error on that example: a small step must go downhill.")
@@ -98,9 +101,12 @@ def batch_update_is_mean_of_sample_updates(rng):
         new = result.array(W.shape)
         _unchanged(result, _IN_PLACE)
         mean_update = np.mean([W - alpha * np.outer(W @ xk - yk, xk) for xk, yk in zip(X, Y)], axis=0)
-        expect_near(new, mean_update, result.name, 1e-7, 1e-10, hint="The new weights must be the mean of the per-image updates: W - alpha * delta.T @ X / n.")
+        expect_near(new, mean_update, result.name, 1e-7, 1e-10,
+                    hint="The new weights must be the mean of the per-image updates: W - alpha * delta.T @ X / n.")
     for (W, X, Y, alpha), result in zip(copies, results[len(cases):]):
-        expect_near(result.array(W.shape), W - alpha * np.outer(W @ X[0] - Y[0], X[0]), f"{result.name} of {len(X)} copies of one image", 1e-7, 1e-10, hint="Copies of one image must step exactly as far as that image alone: divide the sum by n.")
+        expect_near(result.array(W.shape), W - alpha * np.outer(W @ X[0] - Y[0], X[0]),
+                    f"{result.name} of {len(X)} copies of one image", 1e-7, 1e-10,
+                    hint="Copies of one image must step exactly as far as that image alone: divide the sum by n.")
     result = results[-1]
     got = _float32_array(result, W32.shape, "float32 weights in, float32 weights out: avoid np.array(..., dtype=float) "
                                             "and float64 constants")
@@ -118,7 +124,8 @@ def weight_images_reshape_rows(rng):
     for W, result in zip((W_random, W_least_squares), results):
         got = result.array((10, 28, 28))
         _unchanged(result, "changed the W it was given: take a slice of W and reshape it, leaving W as it was.")
-        expect_near(got, W[:, :784].reshape(10, 28, 28), result.name, 1e-6, 0, hint="Image i must be row i without its last (bias) weight, with pixel (r, c) = W[i, 28 * r + c].")
+        expect_near(got, W[:, :784].reshape(10, 28, 28), result.name, 1e-6, 0,
+                    hint="Image i must be row i without its last (bias) weight, with pixel (r, c) = W[i, 28 * r + c].")
     images, means = results[1].array((10, 28, 28)), _mean_images("train", 10_000)
     for digit in range(10):
         resembles = _most_similar(images[digit].ravel(), means)

@@ -12,8 +12,10 @@ from grading.hidden.judge import Failed, call, expect, expect_near, plural, seed
 def mse_is_mean_of_squares(rng):
     """sse is the sum and mse the mean of the squared misses, for any number of records."""
     cases = [(rng.normal(0, 3, size=n), rng.normal(0, 3, size=n)) for n in (1, 7, 50, 333)]
-    results = yield ([call("sse", pred, y, label=f"sse(pred, y) with {plural(len(y), 'random record')}") for pred, y in cases]
-                     + [call("mse", pred, y, label=f"mse(pred, y) with {plural(len(y), 'random record')}") for pred, y in cases])
+    results = yield ([call("sse", pred, y, label=f"sse(pred, y) with {plural(len(y), 'random record')}")
+                      for pred, y in cases]
+                     + [call("mse", pred, y, label=f"mse(pred, y) with {plural(len(y), 'random record')}")
+                        for pred, y in cases])
     for (pred, y), result in zip(cases, results[:len(cases)]):
         result.expect_near(float(np.sum((pred - y) ** 2)), rtol=1e-9, hint="sse must add up (pred - y) ** 2.")
     for (pred, y), result in zip(cases, results[len(cases):]):
@@ -36,7 +38,7 @@ def gradients_match_finite_differences(rng):
     results = yield requests
     for index, (X, y, w) in enumerate(cases):
         for result, loss in zip(results[2 * index:2 * index + 2], (_sse, _mse)):
-            numeric = _finite_differences(lambda v: loss(X @ v - y), w)
+            numeric = _finite_differences(lambda v, loss=loss, X=X, y=y: loss(X @ v - y), w)
             got = result.array(w.shape)
             expect_near(got, numeric, result.name, rtol=1e-6, atol=1e-6 * (1 + np.abs(numeric).max()),
                         hint="It must match the central finite differences (L(w + h e_j) - L(w - h e_j)) / 2h of "
@@ -153,7 +155,8 @@ def init_weights_scaled_normal(rng):
             expect(abs(spread - 1) < 0.05 and abs(float(np.mean(got))) < 0.05 / np.sqrt(n_in),
                    f"{result.name}: the weights should have mean 0 and standard deviation 1 / sqrt({n_in}) = "
                    f"{1 / np.sqrt(n_in):.4g}, got mean {np.mean(got):.4g} and standard deviation {np.std(got):.4g}"
-                   + (" (that is 1 / n_in: scale 1/n instead of 1/sqrt(n))." if abs(np.std(got) * n_in - 1) < 0.05 else "."))
+                   + (" (that is 1 / n_in: scale 1/n instead of 1/sqrt(n))."
+                      if abs(np.std(got) * n_in - 1) < 0.05 else "."))
         want = np.random.default_rng(seed).normal(0.0, 1 / np.sqrt(n_in), size=(n_out, n_in))
         expect_near(got, want, result.name, rtol=1e-9, atol=1e-12,
                     hint="Draw all weights with one call rng.normal(0, 1 / np.sqrt(n_in), size=(n_out, n_in)) on the "
@@ -268,7 +271,8 @@ def _batches(result):
     for position, batch in enumerate(got):
         array = np.asarray(batch) if isinstance(batch, (np.ndarray, list)) else None
         if array is None or array.ndim != 1 or (array.size and array.dtype.kind not in "iu"):
-            raise Failed(f"{result.name}: batch {position} should be a 1-d array of integer indices, got {show(batch)}.")
+            raise Failed(f"{result.name}: batch {position} should be a 1-d array of integer indices, "
+                         f"got {show(batch)}.")
         batches.append(array.astype(np.int64))
     return batches
 

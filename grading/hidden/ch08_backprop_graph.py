@@ -140,7 +140,7 @@ def reduce_sum_gradient_repeats_grad(rng):
                           label=f"reduce_sum_gradient(grad, {x.shape}, axis={axis})") for grad, x, axis in cases]
     for (grad, x, axis), result in zip(cases, results):
         got = result.array()
-        want = gradcheck.numerical_gradient(lambda v: np.sum(grad * np.sum(v, axis=axis)), x)
+        want = gradcheck.numerical_gradient(lambda v, grad=grad, axis=axis: np.sum(grad * np.sum(v, axis=axis)), x)
         expect_near(got, want, result.name, RTOL, ATOL, hint="Repeat grad along the summed axis: "
                     "np.expand_dims(grad, axis), broadcast to x's shape.")
 
@@ -288,8 +288,9 @@ def backward_sums_over_consumers(rng):
         for (name, _, _), part, expected in zip(graph, got, want):
             expect_near(np.array(part, dtype=np.float64) if part is not None else np.nan, expected,
                         f"{result.name}: the gradient for {name}", 1e-9, 1e-12,
-                        hint="Each node's gradient is the sum of what every consumer sends back, and a node may pass "
-                             "its gradient on only after all its consumers have: walk reversed(topological_order(...)).")
+                        hint="Each node's gradient is the sum of what every consumer sends back, and a node may "
+                             "pass its gradient on only after all its consumers have: "
+                             "walk reversed(topological_order(...)).")
         for k, before in enumerate(values):
             expect(np.array_equal(np.asarray(result.argument_after(1)[k], dtype=np.float64), before),
                    f"{result.name} changed the value of {graph[k][0]} it was given: build new arrays instead.")
@@ -317,7 +318,8 @@ def minimize_descends_a_convex_loss(rng):
         cases.append(([graph[int(k)] for k in order], [values.get(graph[int(k)][0]) for k in order], float(lr), steps,
                       (A, y, w, bias)))
     results = yield [call("minimize", graph, values, "L", lr, steps,
-                          label=f"minimize(least squares with A of shape {problem[0].shape}, lr={lr:.4g}, {steps} steps)")
+                          label=f"minimize(least squares with A of shape {problem[0].shape}, lr={lr:.4g}, "
+                                f"{steps} steps)")
                      for graph, values, lr, steps, problem in cases]
     for (graph, values, lr, steps, (A, y, w, bias)), result in zip(cases, results):
         got = result.value()

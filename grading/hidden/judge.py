@@ -202,7 +202,8 @@ def read_evidence(outputs, token):
         evidence = json.loads(text)
     except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python parses
         raise NoEvidence("the hidden test's result was not readable") from None
-    if not isinstance(evidence, dict) or evidence.get("token") != token or not isinstance(evidence.get("records"), list):
+    if (not isinstance(evidence, dict) or evidence.get("token") != token
+            or not isinstance(evidence.get("records"), list)):
         raise NoEvidence("the hidden test's result did not come from this run of this cell")
     return evidence["records"]
 

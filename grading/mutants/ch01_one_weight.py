@@ -36,11 +36,13 @@ MUTANTS = [
 # correct answers written differently: each must earn full marks
 ALTERNATIVES = [
     Mutant("numpy_scalars", "predict", "return input * weight", "return np.multiply(input, weight)"),
-    Mutant("expanded_square", "error", "return (pred - goal) ** 2", "return pred * pred - 2 * pred * goal + goal * goal"),
+    Mutant("expanded_square", "error", "return (pred - goal) ** 2",
+           "return pred * pred - 2 * pred * goal + goal * goal"),
     Mutant("inline_slope", "slope", "delta = predict(input, weight) - goal\n    return 2 * delta * input",
            "return 2 * input * (input * weight - goal)"),
     Mutant("tuple_history", "train", "    return history", "    return tuple(history)"),
     Mutant("while_loop", "train",
-           "    for _ in range(num_steps):\n        weight = step(weight, input, goal, alpha)\n        history.append(weight)",
+           "    for _ in range(num_steps):\n        weight = step(weight, input, goal, alpha)\n"
+           "        history.append(weight)",
            "    while len(history) <= num_steps:\n        history.append(step(history[-1], input, goal, alpha))"),
 ]

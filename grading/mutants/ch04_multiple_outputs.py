@@ -27,7 +27,8 @@ MUTANTS = [
            "    for k, t in enumerate(true):\n        pred[k] -= t\n    return pred"),
 
     Mutant("doubled", "weight_deltas", "d * input", "2 * d * input",
-           hint="you kept the factor 2 from the slope: this course folds it into alpha, so weight_delta = delta * input."),
+           hint="you kept the factor 2 from the slope: this course folds it into alpha, "
+                "so weight_delta = delta * input."),
     Mutant("no_input", "weight_deltas", "d * input", "d",
            hint="you returned the deltas unchanged: multiply each one by the input."),
     Mutant("divided", "weight_deltas", "d * input", "d / input",

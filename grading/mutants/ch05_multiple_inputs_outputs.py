@@ -103,7 +103,8 @@ ALTERNATIVES = [
            "    W, x = np.array(weights, dtype=float), np.array(input, dtype=float)\n"
            "    return (W - alpha * np.outer(W @ x - np.array(true, dtype=float), x)).tolist()"),
     Mutant("broadcast", "train_step_np", "np.outer(miss, x)", "(miss[:, None] * x[None, :])"),
-    Mutant("copy_then_subtract", "train_step_np", "    return W - alpha * np.outer(miss, x)  # (n_out, n_in), a new array",
+    Mutant("copy_then_subtract", "train_step_np",
+           "    return W - alpha * np.outer(miss, x)  # (n_out, n_in), a new array",
            "    new = W.copy()\n    new -= alpha * np.outer(miss, x)\n    return new"),
     Mutant("einsum", "train_step_np", "miss = W @ x - y", "miss = np.einsum('ij,j->i', W, x) - y"),
 ]

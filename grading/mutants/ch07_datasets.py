@@ -37,7 +37,8 @@ MUTANTS = [
     Mutant("global_numpy_rng", "minibatches", "rng.permutation(n)", "np.random.permutation(n)"),
     # sigmoid
     Mutant("naive_overflow", "sigmoid",
-           "    e = np.exp(-np.abs(z))  # in (0, 1]: never overflows\n    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))",
+           "    e = np.exp(-np.abs(z))  # in (0, 1]: never overflows\n"
+           "    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))",
            "    return 1 / (1 + np.exp(-z))",
            hint="overflow: 1 / (1 + np.exp(-z)) computes np.exp(1000) for z = -1000, which overflows to inf with a "
                 "RuntimeWarning; compute e = np.exp(-np.abs(z)), which is never above 1, and return 1 / (1 + e) where "
@@ -46,7 +47,8 @@ MUTANTS = [
            hint="the sign is flipped: sigmoid(z) is 1 / (1 + e) for z >= 0 and e / (1 + e) for z < 0, "
                 "with e = exp(-|z|)."),
     Mutant("clipped", "sigmoid",
-           "    e = np.exp(-np.abs(z))  # in (0, 1]: never overflows\n    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))",
+           "    e = np.exp(-np.abs(z))  # in (0, 1]: never overflows\n"
+           "    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))",
            "    return 1 / (1 + np.exp(-np.clip(z, -500, 500)))"),
     # sigmoid_slope
     Mutant("raw_input", "sigmoid_slope", "activation * (1 - activation)", "z * (1 - z)",
@@ -76,7 +78,8 @@ MUTANTS = [
            hint="the activation slope is missing: multiply the loss slope by sigmoid_slope(Z), the third factor."),
     Mutant("same_batches", "train",
            "    for epoch in range(epochs):\n        for batch in minibatches(len(X), batch_size, rng):",
-           "    batches = minibatches(len(X), batch_size, rng)\n    for epoch in range(epochs):\n        for batch in batches:",
+           "    batches = minibatches(len(X), batch_size, rng)\n    for epoch in range(epochs):\n"
+           "        for batch in batches:",
            hint="the same batches every epoch: call minibatches(len(X), batch_size, rng) once per epoch, "
                 "inside the epoch loop."),
     Mutant("no_unit_average", "train", " / len(W)", "",
@@ -101,12 +104,14 @@ ALTERNATIVES = [
            "    batches = []\n    while len(order) > 0:\n        batches.append(order[:batch_size])\n"
            "        order = order[batch_size:]\n    return batches"),
     Mutant("logaddexp", "sigmoid",
-           "    e = np.exp(-np.abs(z))  # in (0, 1]: never overflows\n    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))",
+           "    e = np.exp(-np.abs(z))  # in (0, 1]: never overflows\n"
+           "    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))",
            "    return np.exp(-np.logaddexp(0.0, -z))"),
     Mutant("exp_of_minus_abs_squared", "sigmoid_slope",
            "    activation = sigmoid(z)\n    return activation * (1 - activation)",
            "    e = np.exp(-np.abs(np.asarray(z, dtype=float)))\n    return e / (1 + e) ** 2"),
-    Mutant("standard_normal_scaled", "init_weights", "    return rng.normal(0.0, 1 / np.sqrt(n_in), size=(n_out, n_in))",
+    Mutant("standard_normal_scaled", "init_weights",
+           "    return rng.normal(0.0, 1 / np.sqrt(n_in), size=(n_out, n_in))",
            "    return rng.standard_normal((n_out, n_in)) / np.sqrt(n_in)"),
     Mutant("einsum_steps", "train",
            "            W = W - alpha * (loss_slope[:, None] * sigmoid_slope(Z) / len(W)).T @ X[batch]",

@@ -110,8 +110,10 @@ ALTERNATIVES = [
            "    return order"),
     Mutant("reshape_then_sum", "add_gradient",
            "    def sum_to(shape):\n"
-           "        summed = grad.sum(axis=tuple(range(grad.ndim - len(shape))))  # leading axes added by broadcasting\n"
-           "        return summed.sum(axis=tuple(i for i, n in enumerate(shape) if n == 1), keepdims=True)  # length-1 axes\n",
+           "        summed = grad.sum(axis=tuple(range(grad.ndim - len(shape))))"
+           "  # leading axes added by broadcasting\n"
+           "        return summed.sum(axis=tuple(i for i, n in enumerate(shape) if n == 1), keepdims=True)"
+           "  # length-1 axes\n",
            "    def sum_to(shape):\n"
            "        g = np.asarray(grad, dtype=float)\n"
            "        while g.ndim > len(shape):\n"
@@ -123,12 +125,14 @@ ALTERNATIVES = [
     Mutant("einsum", "matmul_gradient", "return grad @ B.T, A.T @ grad",
            'return np.einsum("ik,jk->ij", grad, B), np.einsum("ij,ik->jk", A, grad)'),
     Mutant("repeat", "reduce_sum_gradient",
-           "    if axis is not None:\n        grad = np.expand_dims(grad, axis)  # the summed axis back, with length 1\n"
+           "    if axis is not None:\n"
+           "        grad = np.expand_dims(grad, axis)  # the summed axis back, with length 1\n"
            "    return np.broadcast_to(grad, shape).copy()",
            "    if axis is None:\n        return np.full(shape, float(grad))\n"
            "    return np.repeat(np.expand_dims(grad, axis), shape[axis], axis=axis)"),
     Mutant("jacobian_per_row", "softmax_gradient", "    return s * (grad - np.sum(grad * s, axis=1, keepdims=True))",
-           "    rows = [(np.diag(row) - np.outer(row, row)) @ g for row, g in zip(s, grad)]\n    return np.array(rows)"),
+           "    rows = [(np.diag(row) - np.outer(row, row)) @ g for row, g in zip(s, grad)]\n"
+           "    return np.array(rows)"),
     Mutant("dict_of_gradients", "backward",
            "    gradients = [np.zeros_like(value) for value in values]\n",
            "    gradients = [0 * np.asarray(value) for value in values]\n"),
