@@ -16,6 +16,8 @@ from traitlets.config.loader import PyFileConfigLoader
 from conftest import CHAPTERS, ROOT
 from grading import settings
 
+pytestmark = pytest.mark.unit
+
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 

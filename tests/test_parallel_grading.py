@@ -19,6 +19,8 @@ from grading.run import Outcome, gradebook, only
 from mistakes import MISTAKES
 from submissions import answered, liar_answers, reference_answers
 
+pytestmark = pytest.mark.grading
+
 CHAPTER = "ch01_one_weight"
 UID_PROBE = "\nimport os as _os\nprint('sandbox uid', _os.getuid())\n"
 
