@@ -19,10 +19,11 @@ from grading.run import gradebook
 TIMEOUTS = {"CellTimeoutError", "KeyboardInterrupt", "TimeoutError"}
 
 
-def write(course, outcomes, cell_timeout):
-    """Write every report file for these outcomes; return the rows of exercises.csv."""
-    folder = Path(course) / "reports"
-    folder.mkdir(exist_ok=True)
+def write(course, outcomes, cell_timeout, folder=None):
+    """Write every report file for these outcomes into ``folder`` (default: reports/); return the
+    rows of exercises.csv."""
+    folder = Path(folder or Path(course) / "reports")
+    folder.mkdir(parents=True, exist_ok=True)
     submissions, exercises = [], []
     for outcome in sorted(outcomes, key=lambda o: (o.assignment, o.student)):
         rows = exercise_rows(course, outcome, cell_timeout)

@@ -24,7 +24,7 @@ import nbformat
 import pytest
 
 from conftest import ROOT, copy_course, make_command
-from grading import sandbox
+from grading import sandbox, settings
 from grading.report import stored_reasons
 from grading.run import gradebook
 from submissions import LIAR, answered, liar_answers, reference_answers, with_mistake
@@ -53,6 +53,26 @@ def evidence_code(attempts):
 
 def after(answers, cell, code):
     return dict(answers, **{cell: answers[cell] + "\n\n" + code})
+
+
+# three processes spin for two seconds; the cores they got together, per second of wall time
+CPU_SHARE = """
+def _cpu_share():
+    import time
+    start, children = time.time(), []
+    for _ in range(3):
+        pid = os.fork()
+        if pid == 0:
+            end = time.time() + 2
+            while time.time() < end:
+                pass
+            os._exit(0)
+        children.append(pid)
+    for pid in children:
+        os.waitpid(pid, 0)
+    used = os.times()
+    return round((used.children_user + used.children_system) / (time.time() - start), 2)
+"""
 
 
 def build_class(course, listener_port):
@@ -197,8 +217,8 @@ def build_class(course, listener_port):
                ("control_group", "[g for g in open('/proc/self/cgroup').read().split() if 'generalizing-gd' in g][:1]"),
                ("socket_folder_write", "open(os.path.dirname(_ip) + '/note', 'w')"),
                ("socket_folder_neighbours", "os.listdir(os.path.dirname(os.path.dirname(_ip)))"),
-               ("environment", "sorted(os.environ)")]
-    find_ip = "import json, os\n_ip = json.load(open('.kernel-connection.json'))['ip']\n"
+               ("environment", "sorted(os.environ)"), ("cpu_share", "_cpu_share()")]
+    find_ip = "import json, os\n_ip = json.load(open('.kernel-connection.json'))['ip']\n" + CPU_SHARE
     submit("zf_reads_the_machine", answered(CHAPTER, after(R, "predict", find_ip + evidence_code(machine))), 8)
     fill = ("def _fill(folder):\n    written = 0\n    try:\n        for k in range(100):\n"
             "            with open(f'{folder}/fill{k}', 'wb') as out:\n                for _ in range(4):\n"
@@ -470,6 +490,8 @@ def test_the_sandbox_shows_nothing_of_the_machine_but_what_a_kernel_needs(graded
     assert seen["user_namespace"] == "succeeded: -1", "student code cannot make a user namespace"
     if sandbox.cgroup_kind() != "none":  # the submission's memory and processes are bounded as a whole
         assert "generalizing-gd/kernel-" in seen["control_group"], seen["control_group"]
+        cores = float(seen["cpu_share"].split(": ")[1])
+        assert cores <= settings.CPUS * 1.25, f"a submission's processes together got {cores} cores"
     assert seen["socket_folder_write"] == "PermissionError", "a kernel's socket folder is closed once it is set up"
     assert seen["socket_folder_neighbours"].count("kernel-") == 1, "no other kernel's socket folder is visible"
 
