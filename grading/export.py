@@ -53,7 +53,8 @@ def grade_rows(book, set_aside=None):
     """
     set_aside = set_aside or {}
     chapters = {a.name: a.max_score for a in book.assignments}
-    people = {s.id: Person(s.id, *(s.lms_user_id, s.last_name, s.first_name, s.email)) for s in book.students}
+    people = {s.id: Person(s.id, s.lms_user_id or "", s.last_name or "", s.first_name or "", s.email or "")
+              for s in book.students}
     for _, student in set_aside:
         people.setdefault(student, Person(student))
     submissions = {(s.assignment.name, s.student_id): s for s in book.db.query(SubmittedAssignment)}
@@ -83,6 +84,8 @@ def judge(submission, not_graded_reason):
 
 
 def written_answers_waiting(submission):
+    if not submission.needs_manual_grade:  # one column of the submission query: most need no walk
+        return []
     return sorted(grade.cell.name for notebook in submission.notebooks for grade in notebook.grades
                   if grade.needs_manual_grade)
 
