@@ -4,7 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from grading import parallel, report, run, sandbox, settings
+from grading import database, parallel, report, run, sandbox, settings
 
 REFUSAL = """\
 REFUSING TO GRADE: the sandbox cannot run on this machine.
@@ -48,6 +48,10 @@ def main(argv=None):
                           workers=args.workers, shard=shard)
     if chosen.use_sandbox and sandbox.problems():
         sys.exit(REFUSAL.format(reasons="\n  ".join(sandbox.problems())))
+    try:  # one paragraph, not a traceback, when the gradebook cannot be opened
+        database.check(settings.db_url(str(course)))
+    except database.GradebookProblem as problem:
+        sys.exit(str(problem))
     if not chosen.use_sandbox:
         print("WARNING: grading WITHOUT the sandbox: student code runs with your permissions.", file=sys.stderr)
     outcomes = run.autograde(course, assignments, chosen)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy
-from nbgrader.api import Assignment, Comment, Grade, GradeCell, Gradebook, SubmittedAssignment, SubmittedNotebook
+from nbgrader.api import Assignment, Grade, GradeCell, Gradebook, SubmittedAssignment, SubmittedNotebook
 
 from grading import database, settings
 from grading.report import REASONS
@@ -34,7 +34,6 @@ from grading.report import REASONS
 STATUSES = ("graded", "missing", "needs manual grading", "not graded")
 IDENTITY = ("student_id", "lms_user_id", "last_name", "first_name", "email")
 LONG_COLUMNS = (*IDENTITY, "assignment", "status", "score", "max_score", "late_penalty", "reason")
-NOT_GRADED_COMMENT = "Not graded: "  # how grading.run.record_zero starts the comment of every test it zeroes
 
 
 @dataclass
@@ -92,8 +91,9 @@ def written_answers_waiting(submission):
 
 def not_graded_reasons(book):
     """{(assignment, student): why} for submissions the grading run could not grade, or never autograded:
-    the report's not_graded reason (gd_lost_points), else record_zero's comment, else "not autograded"."""
-    return {**never_autograded(book), **zeroed_by_the_run(book), **reported_not_graded(book)}
+    the not_graded reason grading.run.record_zero and grading.report store (gd_lost_points), else
+    "not autograded"."""
+    return {**never_autograded(book), **reported_not_graded(book)}
 
 
 def reported_not_graded(book):
@@ -105,20 +105,6 @@ def reported_not_graded(book):
     reasons = {}
     for row in found:
         reasons.setdefault((row.assignment, row.student), row.reason)
-    return reasons
-
-
-def zeroed_by_the_run(book):
-    """{(assignment, student): reason} from the "Not graded: <reason>." comments grading.run.record_zero wrote."""
-    found = (book.db.query(Assignment.name, SubmittedAssignment.student_id, Comment.auto_comment)
-             .join(SubmittedAssignment, SubmittedAssignment.assignment_id == Assignment.id)
-             .join(SubmittedNotebook, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
-             .join(Comment, Comment.notebook_id == SubmittedNotebook.id)
-             .filter(Comment.auto_comment.like(NOT_GRADED_COMMENT + "%"))
-             .order_by(Assignment.name, SubmittedAssignment.student_id, Comment.auto_comment))
-    reasons = {}
-    for assignment, student, comment in found:
-        reasons.setdefault((assignment, student), comment[len(NOT_GRADED_COMMENT):].rstrip("."))
     return reasons
 
 

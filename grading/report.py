@@ -40,9 +40,7 @@ def write(course, outcomes, cell_timeout, folder=None):
 
 def exercise_rows(course, outcome, cell_timeout):
     flags = "; ".join(outcome.preflight.flags)
-    if outcome.preflight.status == "set aside":
-        with gradebook(course) as book:
-            store_reasons(book, outcome, [])  # an earlier submission's reasons do not stand for this one
+    if outcome.preflight.status == "set aside":  # run.record_zero stored its reasons
         return []
     cells = autograded_cells(course, outcome.assignment, outcome.student)
     rows = []
@@ -63,7 +61,7 @@ def exercise_rows(course, outcome, cell_timeout):
                                reason(grade, cells.get(grade.cell.name), outcome, cell_timeout))),
                     "flags": flags,
                 })
-        store_reasons(book, outcome, rows)
+        store_reasons(book, outcome.assignment, outcome.student, rows)
     return rows
 
 
@@ -117,12 +115,11 @@ REASONS = sqlalchemy.Table(
 )
 
 
-def store_reasons(book, outcome, rows):
+def store_reasons(book, assignment, student, rows):
     """Replace this submission's reasons in the gradebook's own gd_lost_points table."""
     REASONS.create(book.db.connection(), checkfirst=True)
-    book.db.execute(REASONS.delete().where((REASONS.c.assignment == outcome.assignment)
-                                           & (REASONS.c.student == outcome.student)))
-    lost = [{"assignment": outcome.assignment, "student": outcome.student, "exercise": row["exercise"],
+    book.db.execute(REASONS.delete().where((REASONS.c.assignment == assignment) & (REASONS.c.student == student)))
+    lost = [{"assignment": assignment, "student": student, "exercise": row["exercise"],
              "code": row["reason_code"], "reason": row["reason"]} for row in rows if row["reason_code"]]
     if lost:
         book.db.execute(REASONS.insert(), lost)

@@ -230,22 +230,25 @@ def fully_graded(course, assignment, student, since):
 
 
 def record_zero(course, assignment, student, reason):
-    """Give 0 points to every autograded test of a submission this run could not grade, with the
-    reason as a comment; its feedback page, from an earlier run, is removed."""
+    """Give 0 points to every autograded test of a submission this run could not grade, and store
+    the reason for each (gd_lost_points, code not_graded); its feedback page, from an earlier run,
+    is removed."""
+    from grading.report import store_reasons  # (the report reads this module's gradebook)
+
     shutil.rmtree(Path(course) / "feedback" / student / assignment, ignore_errors=True)
     with gradebook(course) as book:
         try:
             submission = book.find_submission(assignment, student)
         except MissingEntry:
             return
+        zeroed = []
         for notebook in submission.notebooks:
             for grade in notebook.grades:
                 if grade.cell.cell_type == "code":
                     grade.auto_score, grade.manual_score, grade.needs_manual_grade = 0, None, False
-            for comment in notebook.comments:
-                if comment.cell.name in {g.cell.name for g in notebook.grades if g.cell.cell_type == "code"}:
-                    comment.auto_comment = f"Not graded: {reason}."
+                    zeroed.append({"exercise": grade.cell.name, "reason_code": "not_graded", "reason": reason})
         book.db.commit()
+        store_reasons(book, assignment, student, zeroed)
 
 
 def gradebook(course):

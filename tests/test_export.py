@@ -9,7 +9,7 @@ Two chapters: "ch_a" has two autograded tests (3 and 2 points) and a written ans
        collected but never autograded
 - dee  in the gradebook, nothing submitted
 - eve  only in reports/set_aside/ (preflight set her ch_b aside); not in the gradebook at all
-- fay  ch_b zeroed by grading.run.record_zero ("Not graded: ..." comment), no report rows
+- fay  ch_b zeroed by grading.run.record_zero (its not_graded reasons), no report written after it
 """
 
 import csv
@@ -21,8 +21,8 @@ import pytest
 import sqlalchemy  # noqa: F401 (named in the warning filter)
 from nbgrader.api import Gradebook
 
-from conftest import copy_course
-from grading import export, settings
+from conftest import ROOT, copy_course
+from grading import export, run, settings
 from grading.report import REASONS
 
 ANN_LAST = 'O"Brien, Jr.'
@@ -52,7 +52,6 @@ def build_gradebook(url):
         autograde(book, "ch_a", "cy", {"t1": 0, "t2": 0})
         book.add_submission("ch_b", "cy")  # collected, never autograded
         autograde(book, "ch_b", "fay", {"t1": 0})
-        book.find_comment("answer_t1", "ch_b", "ch_b", "fay").auto_comment = f"Not graded: {KILLED}."
         with book.engine.begin() as connection:
             REASONS.create(connection, checkfirst=True)
             connection.execute(REASONS.insert(), [
@@ -92,8 +91,11 @@ def built(tmp_path_factory):
 
 @pytest.fixture
 def course(built, tmp_path):
-    """A fresh copy of the built gradebook and reports/ for one test."""
+    """A fresh copy of the built gradebook and reports/ for one test, in which grading.run gave up on
+    fay's ch_b (nbgrader_config.py, copied, names the gradebook)."""
     shutil.copytree(built, tmp_path, dirs_exist_ok=True)
+    shutil.copy2(ROOT / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
+    run.record_zero(tmp_path, "ch_b", "fay", KILLED)
     return tmp_path
 
 
@@ -136,7 +138,7 @@ def test_each_status_score_and_reason(exported):
     assert rows[("cy", "ch_a")]["reason"] == KILLED, "the report's not_graded reason"
     assert rows[("cy", "ch_b")]["reason"] == "not autograded yet: run make autograde"
     assert rows[("eve", "ch_b")]["reason"].startswith("set aside: ch_b.ipynb is not a readable notebook")
-    assert rows[("fay", "ch_b")]["reason"] == KILLED, "record_zero's comment, without 'Not graded: ' and the period"
+    assert rows[("fay", "ch_b")]["reason"] == KILLED, "the reason record_zero stored"
     assert rows[("dee", "ch_a")]["reason"] == "no submission" and rows[("ann", "ch_a")]["reason"] == ""
 
 
