@@ -112,7 +112,7 @@ test: env ## run every check: helper unit tests, nbval, validators, release and 
 
 .PHONY: test-fast
 test-fast: lint ## the edit loop (under a minute): lint, spelling, unit tests, release checks
-	$(BIN)/python -m pytest -m "(unit or release) and not lab" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "(unit or release) and not slow" $(PYTEST_ARGS)
 
 # ruff's rules and its temporary per-file ignores are in pyproject.toml ([tool.ruff])
 LINT_PATHS := gdlib grading tools tests benchmarks solutions

@@ -287,6 +287,7 @@ def build_wheel(pip, source, dist):
                 f"{result.stderr[-300:]}")
 
 
+@pytest.mark.slow  # builds a wheel with pip: seconds
 def test_works_when_installed_from_a_wheel(tmp_path):
     """Build a wheel from a copy of the package, install it elsewhere, load from there (and from the zip)."""
     source = tmp_path / "src"

@@ -18,7 +18,7 @@ from conftest import ROOT, copy_course, make_command
 sys.path.insert(0, str(ROOT / "tools"))
 from sync_workspace import sync  # noqa: E402
 
-# the sync tests are quick; the two that start JupyterLab are marked lab as well (make test-fast leaves them out)
+# the sync tests are quick; the two that start JupyterLab are marked slow as well (make test-fast leaves them out)
 pytestmark = pytest.mark.unit
 
 
@@ -75,7 +75,7 @@ def wait_for_contents(port, path, token, server, log, seconds=90):
     pytest.fail(f"JupyterLab did not answer on port {port} within {seconds} s")
 
 
-@pytest.mark.lab
+@pytest.mark.slow
 def test_make_lab_serves_the_learners_copy_and_release_leaves_it_alone(tmp_path):
     """`make lab` copies the course, JupyterLab serves it, and `make release` later changes nothing there."""
     course = copy_course(tmp_path / "repo", ["ch01_one_weight"])
@@ -108,7 +108,7 @@ def test_make_lab_serves_the_learners_copy_and_release_leaves_it_alone(tmp_path)
     assert learner_copy.read_bytes() == edited
 
 
-@pytest.mark.lab
+@pytest.mark.slow
 @pytest.mark.parametrize("target", ["lab", "instructor-lab"])
 def test_lab_kernels_draw_figures(target):
     """The Makefile exports MPLBACKEND=Agg for headless recipes; kernels of a lab must not inherit it
