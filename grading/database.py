@@ -52,8 +52,9 @@ def check(url):
     try:
         engine = sqlalchemy.create_engine(url, connect_args=connect_arguments(url))
     except sqlalchemy.exc.NoSuchModuleError:
-        raise GradebookProblem(f"Cannot open {where}: SQLAlchemy knows no database kind "
-                               f"{url.split(':', 1)[0]!r} (PostgreSQL is written postgresql://). {fix_hint()}") from None
+        kind = url.split(":", 1)[0]
+        raise GradebookProblem(f"Cannot open {where}: SQLAlchemy knows no database kind {kind!r} "
+                               f"(PostgreSQL is written postgresql://). {fix_hint()}") from None
     except sqlalchemy.exc.ArgumentError:
         raise GradebookProblem(f"Cannot open the gradebook: {url!r} (set by {source_of_url()}) is not a database URL. "
                                f"{fix_hint()}") from None

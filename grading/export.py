@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy
-from nbgrader.api import Assignment, Grade, GradeCell, Gradebook, SubmittedAssignment, SubmittedNotebook
+from nbgrader.api import Assignment, Grade, Gradebook, GradeCell, SubmittedAssignment, SubmittedNotebook
 
 from grading import database, settings
 from grading.report import REASONS

@@ -54,9 +54,9 @@ class Worker:
     runtime: Path = None
 
 
-def autograde(course, assignments, settings=Settings(), log=print):
+def autograde(course, assignments, settings=None, log=print):
     """Grade every submission of the given assignments in this shard; return a list of Outcomes."""
-    course = Path(course).resolve()
+    course, settings = Path(course).resolve(), settings or Settings()
     workers = start_workers(course, settings)
     outcomes = []
     try:
