@@ -38,6 +38,7 @@ HUB_PORT ?= 8000
 # the interpreter the student environment is made from (empty: the course's, copied if students cannot read it)
 STUDENT_PYTHON ?=
 PROXY := $(CURDIR)/deploy/hub/.node/node_modules/.bin/configurable-http-proxy
+NPM ?= npm
 
 .DEFAULT_GOAL := help
 
@@ -155,6 +156,7 @@ publish: env ## release A=<chapter> (from course/) to the students through the e
 return-feedback: feedback ## write feedback (make feedback), then return it to the students through the exchange (A=<chapter>)
 	@for a in $(ASSIGNMENTS); do \
 	  if compgen -G "feedback/*/$$a" >/dev/null; then \
+	    $(BIN)/python deploy/hub/prepare.py feedback-files --course-root=$(CURDIR) --assignment="$$a" || exit 1; \
 	    $(BIN)/nbgrader release_feedback "$$a" --Exchange.root=$(EXCHANGE) --log-level=WARN || exit 1; \
 	    echo "returned the feedback on $$a to $(EXCHANGE)"; \
 	  fi; \
@@ -163,15 +165,16 @@ return-feedback: feedback ## write feedback (make feedback), then return it to t
 .PHONY: hub-setup
 hub-setup: env ## root: the student environment, the exchange, the proxy and the permissions for `make hub`
 	@test "$$(id -u)" = 0 || { echo "make hub-setup needs root: it builds $(STUDENT_ENV), $(EXCHANGE) and sets permissions (sudo make hub-setup)" >&2; exit 2; }
-	@command -v npm >/dev/null || { echo "make hub-setup: npm is missing; the hub's proxy needs Node.js 18+ and npm (apt-get install nodejs npm)" >&2; exit 2; }
-	@test -x $(PROXY) || npm install --prefix deploy/hub/.node --no-fund --no-audit --loglevel=error configurable-http-proxy@5.3.0
+	@test -x $(PROXY) || { command -v $(NPM) >/dev/null || { echo "make hub-setup: npm is missing; the hub's proxy" \
+	  "(configurable-http-proxy) needs Node.js 18+ and npm: apt-get install nodejs npm" >&2; exit 2; }; \
+	  $(NPM) install --prefix deploy/hub/.node --no-fund --no-audit --loglevel=error configurable-http-proxy@5.3.0; }
 	$(BIN)/python deploy/hub/prepare.py setup --course-root=$(CURDIR) --student-env=$(STUDENT_ENV) --exchange=$(EXCHANGE) \
 	  --hub-state=$(HUB_STATE) --group=$(STUDENT_GROUP) $(if $(STUDENT_PYTHON),--python=$(STUDENT_PYTHON))
 
 .PHONY: hub
 hub: hub-setup ## root: set up (hub-setup), then run JupyterHub for the students on HUB_IP:HUB_PORT
 	@$(BIN)/python deploy/hub/prepare.py ports --ip=$(HUB_IP) --port=$(HUB_PORT)
-	cd $(HUB_STATE) && env -u MPLBACKEND GD_HUB_IP=$(HUB_IP) GD_HUB_PORT=$(HUB_PORT) GD_STUDENT_ENV=$(STUDENT_ENV) \
+	cd $(HUB_STATE) && env -u MPLBACKEND -u PYTHONPATH GD_HUB_IP=$(HUB_IP) GD_HUB_PORT=$(HUB_PORT) GD_STUDENT_ENV=$(STUDENT_ENV) \
 	  GD_STUDENT_GROUP=$(STUDENT_GROUP) GD_HUB_STATE=$(HUB_STATE) GD_PROXY=$(PROXY) \
 	  $(BIN)/jupyterhub -f $(CURDIR)/deploy/hub/jupyterhub_config.py
 
