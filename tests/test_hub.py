@@ -271,8 +271,15 @@ def log_in(browser, hub, student):
     return page
 
 
-def open_assignment_list(page):
+def nbgrader_menu(page):
+    """Open the Nbgrader menu; return the labels of its items."""
     page.click(".lm-MenuBar-itemLabel:text('Nbgrader')")
+    page.wait_for_selector(".lm-Menu .lm-Menu-itemLabel")
+    return page.locator(".lm-Menu .lm-Menu-itemLabel").all_inner_texts()
+
+
+def open_assignment_list(page):
+    nbgrader_menu(page)
     page.click(".lm-Menu-itemLabel:text('Assignment List')")
     page.wait_for_selector("#released_assignments_list", timeout=LIST_SECONDS * 1000)
 
@@ -319,6 +326,11 @@ def test_students_log_in_and_fetch_the_published_chapter(hub, students, browser)
             except Exception:
                 if attempt == 2:
                     raise
+        # the students' lab settings: the Assignment List, none of the instructor's tools
+        assert [label for label in nbgrader_menu(student.page) if label] == ["Assignment List"]
+        student.page.keyboard.press("Escape")
+        formgrader = student.page.request.get(f"{hub.url}/user/{student.name}/formgrader")
+        assert formgrader.status == 404, f"{student.name}'s server serves the Formgrader ({formgrader.status})"
         open_assignment_list(student.page)
         released = row_of(student.page, "released", CHAPTER)
         wait_for_button(released, "Fetch").click()
