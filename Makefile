@@ -30,7 +30,11 @@ export DB_URL
 # the multi-user course on one host (deploy/hub/, `make hub`): students' environment, nbgrader's
 # exchange, the hub's private state, the Unix group whose members may log in, and where they connect
 STUDENT_ENV ?= /opt/generalizing-gd
-EXCHANGE ?= /srv/generalizing-gd/exchange
+# nbgrader's exchange (empty: EXCHANGE in grading/settings.py); nbgrader_config.py reads it from here
+EXCHANGE ?=
+ifneq ($(EXCHANGE),)
+export NBGRADER_EXCHANGE := $(EXCHANGE)
+endif
 HUB_STATE ?= /srv/generalizing-gd/hub
 STUDENT_GROUP ?= gd-students
 HUB_IP ?= 127.0.0.1
@@ -103,7 +107,6 @@ lab: env ## learners: copy new chapters into workspace/ and open JupyterLab ther
 
 .PHONY: instructor-lab
 instructor-lab: env ## instructors: JupyterLab at the course root, with nbgrader's formgrader
-	@mkdir -p exchange
 	@# the solutions' hidden regions run the hidden tests from grading/ (Validate, Run All)
 	env -u MPLBACKEND PYTHONPATH=$(CURDIR) $(BIN)/jupyter lab --port=$(PORT) $(ROOT_ARGS) $(LAB_ARGS)
 
@@ -141,15 +144,15 @@ mistakes: env ## contributors: rewrite the visible checks' mistake tables from g
 
 .PHONY: collect
 collect: env ## collect submissions from nbgrader's exchange (EXCHANGE) into submitted/
-	@for a in $(ASSIGNMENTS); do $(BIN)/nbgrader collect "$$a" --update --Exchange.root=$(EXCHANGE) || exit 1; done
+	@for a in $(ASSIGNMENTS); do $(BIN)/nbgrader collect "$$a" --update || exit 1; done
 
 .PHONY: publish
 publish: env ## release A=<chapter> (from course/) to the students through the exchange (EXCHANGE)
 	@test -n "$(A)" || { echo "make publish needs A=<chapter>, for example: make publish A=ch01_one_weight" >&2; exit 2; }
 	@for a in $(A); do \
 	  test -d "course/$$a" || { echo "make publish: no course/$$a (run make release A=$$a first)" >&2; exit 2; }; \
-	  $(BIN)/nbgrader release_assignment "$$a" --force --Exchange.root=$(EXCHANGE) --log-level=WARN || exit 1; \
-	  echo "published $$a to $(EXCHANGE)"; \
+	  $(BIN)/nbgrader release_assignment "$$a" --force --log-level=WARN || exit 1; \
+	  echo "published $$a to the exchange"; \
 	done
 
 .PHONY: return-feedback
@@ -157,18 +160,18 @@ return-feedback: feedback ## write feedback (make feedback), then return it to t
 	@for a in $(ASSIGNMENTS); do \
 	  if compgen -G "feedback/*/$$a" >/dev/null; then \
 	    $(BIN)/python deploy/hub/prepare.py feedback-files --course-root=$(CURDIR) --assignment="$$a" || exit 1; \
-	    $(BIN)/nbgrader release_feedback "$$a" --Exchange.root=$(EXCHANGE) --log-level=WARN || exit 1; \
-	    echo "returned the feedback on $$a to $(EXCHANGE)"; \
+	    $(BIN)/nbgrader release_feedback "$$a" --log-level=WARN || exit 1; \
+	    echo "returned the feedback on $$a through the exchange"; \
 	  fi; \
 	done
 
 .PHONY: hub-setup
 hub-setup: env ## root: the student environment, the exchange, the proxy and the permissions for `make hub`
-	@test "$$(id -u)" = 0 || { echo "make hub-setup needs root: it builds $(STUDENT_ENV), $(EXCHANGE) and sets permissions (sudo make hub-setup)" >&2; exit 2; }
+	@test "$$(id -u)" = 0 || { echo "make hub-setup needs root: it builds $(STUDENT_ENV), the exchange and sets permissions (sudo make hub-setup)" >&2; exit 2; }
 	@test -x $(PROXY) || { command -v $(NPM) >/dev/null || { echo "make hub-setup: npm is missing; the hub's proxy" \
 	  "(configurable-http-proxy) needs Node.js 18+ and npm: apt-get install nodejs npm" >&2; exit 2; }; \
 	  $(NPM) install --prefix deploy/hub/.node --no-fund --no-audit --loglevel=error configurable-http-proxy@5.3.0; }
-	$(BIN)/python deploy/hub/prepare.py setup --course-root=$(CURDIR) --student-env=$(STUDENT_ENV) --exchange=$(EXCHANGE) \
+	$(BIN)/python deploy/hub/prepare.py setup --course-root=$(CURDIR) --student-env=$(STUDENT_ENV) $(if $(EXCHANGE),--exchange=$(EXCHANGE)) \
 	  --hub-state=$(HUB_STATE) --group=$(STUDENT_GROUP) $(if $(STUDENT_PYTHON),--python=$(STUDENT_PYTHON))
 
 .PHONY: hub

@@ -29,7 +29,7 @@ c.CourseDirectory.db_url = settings.configured_db_url(HERE)
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.py"]
 
 # nbgrader's exchange, for release/fetch/submit/collect on one shared machine or JupyterHub
-c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", os.path.join(HERE, "exchange"))
+c.Exchange.root = settings.exchange_root()
 
 # every notebook a student submits must be graded even if they deleted a graded cell
 c.OverwriteCells.add_missing_cells = True

@@ -21,6 +21,7 @@ from grading import tamper
 
 PYTHON_KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 LARGE_NOTEBOOK_BYTES = 5_000_000
+NBGRADER_FILES = {"timestamp.txt", "submission_secret.txt"}  # what `nbgrader submit` adds to a submission
 UNNAMEABLE = re.compile(r"[,*?\[\]]")
 
 
@@ -103,6 +104,12 @@ def not_plain_files(submitted, folder):
     return None
 
 
+def nbgraders_own(folder, path):
+    """nbgrader's small text files of a submission (its time, for late penalties, and the secret
+    that names its returned feedback), which stay with it."""
+    return str(path) in NBGRADER_FILES and (folder / path).stat().st_size <= 1024
+
+
 def leave_out_extra_files(course, result, folder):
     """Move aside every file but the notebooks and the chapter's own data files: grading never sees them.
 
@@ -113,7 +120,8 @@ def leave_out_extra_files(course, result, folder):
     release = course / "course" / result.assignment
     declared = {p.relative_to(release) for p in release.rglob("*") if p.is_file()} if release.is_dir() else set()
     files = sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
-    extra = [path for path in files if path not in declared and not (path.suffix == ".ipynb" and len(path.parts) == 1)]
+    extra = [path for path in files if path not in declared and not (path.suffix == ".ipynb" and len(path.parts) == 1)
+             and not nbgraders_own(folder, path)]
     if not extra:
         return
     kept = course / "reports" / "left_out" / result.student / result.assignment

@@ -180,10 +180,19 @@ def can_forbid_user_namespaces(uid):
 
 def visible_paths():
     """What the kernel needs, read-only, wherever it lives: the Python environment and gdlib."""
-    import gdlib
-
-    needed = {Path(sys.prefix), Path(sys.base_prefix), Path(gdlib.__file__).parent}
+    needed = {Path(sys.prefix), Path(sys.base_prefix), kernels_gdlib()}
     return sorted({p.resolve() for p in needed} | needed)
+
+
+def kernels_gdlib():
+    """The gdlib the kernel will import: the environment's, found as the kernel finds it (from /,
+    with a clean environment and no script folder on the path), not a gdlib/ beside this process."""
+    found = subprocess.run([sys.executable, "-P", "-c", "import gdlib; print(gdlib.__file__)"], cwd="/",
+                           env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, capture_output=True, text=True)
+    if found.returncode != 0:
+        raise SandboxUnavailable(f"the grading environment {sys.prefix} cannot import gdlib "
+                                 f"({found.stderr.strip().splitlines()[-1:]}): run `make env`")
+    return Path(found.stdout.strip()).parent
 
 
 def kill_leftovers(env):

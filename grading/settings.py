@@ -35,6 +35,16 @@ WORKER_SLOTS = 64
 # variable): the Formgrader's Autograde button would otherwise grade outside the sandbox
 GRADING_RUN_VARIABLE = "GD_GRADING_RUN"
 
+# nbgrader's exchange (release, fetch, submit, collect, feedback), outside the course root so that
+# students never need to reach into it; NBGRADER_EXCHANGE (`make ... EXCHANGE=<folder>`) overrides it
+EXCHANGE = "/srv/generalizing-gd/exchange"
+EXCHANGE_VARIABLE = "NBGRADER_EXCHANGE"
+
+
+def exchange_root():
+    return os.environ.get(EXCHANGE_VARIABLE, "").strip() or EXCHANGE
+
+
 # the gradebook: the database this variable names (postgresql://user:password@host:port/database),
 # when it is set and not empty; else the SQLite file below, in the course root
 DB_URL_VARIABLE = "DB_URL"

@@ -251,13 +251,13 @@ def setup(arguments):
         raise SetupError("run it as root: it builds the student environment and the exchange and sets "
                          "permissions (sudo make hub-setup)")
     course_root = Path(arguments.course_root).resolve()
-    env, exchange = Path(arguments.student_env), Path(arguments.exchange)
+    sys.path.insert(0, str(course_root))
+    from grading.settings import COURSE_ID, exchange_root
+
+    env, exchange = Path(arguments.student_env), Path(arguments.exchange or exchange_root())
     for path, name in [(env, "STUDENT_ENV"), (exchange, "EXCHANGE"), (Path(arguments.hub_state), "HUB_STATE")]:
         if not path.is_absolute() or path.resolve().is_relative_to(course_root):
             raise SetupError(f"{name}={path} must be an absolute path outside the course root {course_root}")
-    sys.path.insert(0, str(course_root))
-    from grading.settings import COURSE_ID
-
     build_student_env(env, course_root, arguments.python)
     write_student_settings(env, COURSE_ID, exchange)
     readable_by_everyone(env)
@@ -322,7 +322,7 @@ def main():
     prepare = commands.add_parser("setup", help="student environment, exchange, permissions")
     prepare.add_argument("--course-root", required=True)
     prepare.add_argument("--student-env", required=True)
-    prepare.add_argument("--exchange", required=True)
+    prepare.add_argument("--exchange", default="", help="nbgrader's exchange (default: grading/settings.py's)")
     prepare.add_argument("--hub-state", required=True)
     prepare.add_argument("--group", required=True)
     prepare.add_argument("--python", default=sys.executable, help="the interpreter to base the student environment on")
