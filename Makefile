@@ -111,7 +111,7 @@ instructor-lab: env ## instructors: JupyterLab at the course root, with nbgrader
 	env -u MPLBACKEND PYTHONPATH=$(CURDIR) $(BIN)/jupyter lab --port=$(PORT) $(ROOT_ARGS) $(LAB_ARGS)
 
 .PHONY: test
-test: env ## run every check: helper unit tests, nbval, validators, release and autograde round trip
+test: env lint ## run every check: lint, helper unit tests, notebooks, grading, browser and hub round trips
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 .PHONY: test-fast
