@@ -1,6 +1,7 @@
 """Shared paths and helpers for the test suite."""
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -36,8 +37,6 @@ def chapter(request):
 
 def copy_course(target, chapters=CHAPTERS):
     """Copy what an instructor's course folder holds (no grading state) into ``target``."""
-    import shutil
-
     target.mkdir(parents=True, exist_ok=True)
     for name in ["Makefile", "nbgrader_config.py"]:
         shutil.copy2(ROOT / name, target / name)
@@ -65,3 +64,17 @@ def postgres():
             yield running
     except server.PostgresMissing as missing:
         pytest.fail(str(missing), pytrace=False)
+
+
+# Debian's Chromium, driven by Playwright (no browser download): tests/test_browser.py and test_hub.py
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield chromium
+        chromium.close()

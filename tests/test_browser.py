@@ -10,7 +10,6 @@ message as a learner reads it. Screenshots go to $GD_SCREENSHOTS (default report
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -19,12 +18,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import CHAPTERS, ROOT, copy_course, make_command
+from conftest import CHAPTERS, CHROMIUM, ROOT, copy_course, make_command
 from mistakes import MISTAKES
 from submissions import answered, reference_answers
 from test_workspace import free_port, wait_for_contents
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("GD_SCREENSHOTS", ROOT / "reports" / "browser"))
 TOKEN = "browser-test"
 RUN_SECONDS = 240  # one chapter's Run All, on a slow machine
@@ -65,15 +63,6 @@ def lab(tmp_path_factory):
         server.wait(timeout=60)
         log.close()
 
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        yield chromium
-        chromium.close()
 
 
 def run_all(browser, base, path, shots):

@@ -33,12 +33,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import ROOT, copy_course, make_command
+from conftest import CHROMIUM, ROOT, copy_course, make_command
 from mistakes import MISTAKES
 from submissions import answered, points_of, reference_answers
 
 CHAPTER = "ch01_one_weight"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("GD_SCREENSHOTS", ROOT / "reports" / "hub"))
 SETUP_SECONDS = 1500  # the student environment is built from scratch (pip's cache makes it minutes)
 LAB_SECONDS = 180  # login to a usable JupyterLab, on a busy 2-core machine
@@ -243,15 +242,6 @@ def as_student(student, *command):
 
 
 # --- the browser ---------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        yield chromium
-        chromium.close()
 
 
 def screenshot(page, name):
