@@ -2,7 +2,7 @@
 
 `prepare` checks that the sandbox really works on this machine, takes a free worker slot (its
 own sandbox uid, held until this process ends), writes a kernel spec whose argv is
-tools/sandbox/kernel.sh, and returns the command-line options and environment that make
+grading/sandbox/kernel.sh, and returns the command-line options and environment that make
 nbgrader execute every submission with it.
 """
 
@@ -23,7 +23,7 @@ from jupyter_client.manager import AsyncKernelManager
 from grading import settings
 
 KERNEL_NAME = "gd-sandbox"
-LAUNCHER = Path(__file__).resolve().parent.parent / "tools" / "sandbox" / "kernel.sh"
+LAUNCHER = Path(__file__).resolve().parent / "kernel.sh"  # beside this file
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class PrivateIpcKernelManager(AsyncKernelManager):
     """A kernel manager whose kernel's sockets live in a folder of that kernel's own.
 
     The sandbox binds only that folder into the kernel, lets it create its sockets there and
-    then closes the folder (tools/sandbox/kernel.sh): no kernel can leave files for the next
+    then closes the folder (kernel.sh): no kernel can leave files for the next
     one, or fill the grader's disk through it.
     """
 
