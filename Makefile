@@ -181,15 +181,17 @@ hub: hub-setup ## root: set up (hub-setup), then run JupyterHub for the students
 	  GD_STUDENT_GROUP=$(STUDENT_GROUP) GD_HUB_STATE=$(HUB_STATE) GD_PROXY=$(PROXY) \
 	  $(BIN)/jupyterhub -f $(CURDIR)/deploy/hub/jupyterhub_config.py
 
-# the gradebook learns each chapter's graded cells from solutions/; course/ is left alone. The SQLite
-# file is made once; a database DB_URL names is checked on every run (`gradebook`), with a clear
-# message when it cannot be opened, and learns the chapters it does not know yet
+# the gradebook learns each chapter's graded cells from solutions/ (course/ is left alone), again
+# whenever a chapter's solution changed. The SQLite file is remade when a solution is newer than it;
+# a database DB_URL names is checked on every run (`gradebook`), with a clear message when it
+# cannot be opened
 GRADEBOOK := $(if $(DB_URL),gradebook,gradebook.db)
-gradebook.db:
+gradebook.db: $(foreach c,$(CHAPTERS),solutions/$(c)/$(c).ipynb)
 	@$(BIN)/python -m grading.database $(CHAPTERS)
+	@touch $@
 
 .PHONY: gradebook
-gradebook: env ## check the gradebook (DB_URL, or gradebook.db) and register the chapters it lacks
+gradebook: env ## check the gradebook (DB_URL, or gradebook.db); register chapters it lacks or whose solution changed
 	@$(BIN)/python -m grading.database $(CHAPTERS)
 
 .PHONY: autograde

@@ -5,11 +5,15 @@
 is what `make gradebook` (and `make gradebook.db`) runs: it opens the gradebook nbgrader_config.py
 names (the database DB_URL names, else the course's SQLite gradebook.db), says in one paragraph
 what is wrong when it cannot (the server is down, the driver is missing, the URL is malformed),
-and registers every given chapter the gradebook does not know yet, from solutions/ (as
-`nbgrader generate_assignment` does, into a scratch folder: course/ is left alone).
+and registers every given chapter the gradebook does not know yet, or knows from another version
+of its solution notebook, from solutions/ (as `nbgrader generate_assignment` does, into a scratch
+folder: course/ is left alone). Which version each chapter was registered from is kept in the
+gradebook's own table gd_registered (the solution notebook's sha256): autograding then never
+restores the test cells of an older version.
 """
 
 import argparse
+import hashlib
 import os
 import subprocess
 import sys
@@ -91,8 +95,19 @@ def connect_arguments(url):
     return {}
 
 
-def registered_chapters(url):
-    """The chapters the gradebook knows, with their notebooks; also makes sure gd_lost_points exists."""
+REGISTERED = sqlalchemy.Table(
+    "gd_registered", sqlalchemy.MetaData(),
+    sqlalchemy.Column("assignment", sqlalchemy.String(128), primary_key=True),
+    sqlalchemy.Column("solution_sha256", sqlalchemy.String(64), nullable=False),
+)
+
+
+def solution_sha256(course, chapter):
+    return hashlib.sha256((Path(course) / "solutions" / chapter / f"{chapter}.ipynb").read_bytes()).hexdigest()
+
+
+def registered_versions(url):
+    """{chapter: sha256 of the solution it was registered from}; also makes sure gd_lost_points exists."""
     from nbgrader.api import Gradebook
 
     from grading.report import REASONS
@@ -100,7 +115,28 @@ def registered_chapters(url):
     with Gradebook(url, course_id=settings.COURSE_ID) as book:
         with book.engine.begin() as connection:  # once, here, before any grading worker needs it
             REASONS.create(connection, checkfirst=True)
-        return {assignment.name for assignment in book.assignments if assignment.notebooks}
+            REGISTERED.create(connection, checkfirst=True)
+            stamps = {row.assignment: row.solution_sha256 for row in connection.execute(REGISTERED.select())}
+        known = {assignment.name for assignment in book.assignments if assignment.notebooks}
+    return {chapter: sha for chapter, sha in stamps.items() if chapter in known}
+
+
+def stale_chapters(url, course, chapters):
+    """The given chapters the gradebook lacks, or knows from another version of their solution."""
+    versions = registered_versions(url)
+    return sorted(c for c in set(chapters) if versions.get(c) != solution_sha256(course, c))
+
+
+def remember_versions(url, course, chapters):
+    engine = sqlalchemy.create_engine(url, connect_args=connect_arguments(url))
+    try:
+        with engine.begin() as connection:
+            for chapter in chapters:
+                connection.execute(REGISTERED.delete().where(REGISTERED.c.assignment == chapter))
+                connection.execute(REGISTERED.insert(), {"assignment": chapter,
+                                                         "solution_sha256": solution_sha256(course, chapter)})
+    finally:
+        engine.dispose()
 
 
 def register(course, chapters):
@@ -124,12 +160,13 @@ def main(argv=None):
     url = settings.db_url(str(course))
     try:
         check(url)
-        missing = sorted(set(args.chapters) - registered_chapters(url))
-        register(course, missing)
+        stale = stale_chapters(url, course, args.chapters)
+        register(course, stale)
+        remember_versions(url, course, stale)
     except GradebookProblem as problem:
         sys.exit(str(problem))
-    if missing:
-        print(f"gradebook {shown_url(url)}: registered {', '.join(missing)}")
+    if stale:
+        print(f"gradebook {shown_url(url)}: registered {', '.join(stale)} from solutions/")
 
 
 if __name__ == "__main__":

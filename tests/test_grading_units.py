@@ -1,10 +1,14 @@
 """grading.preflight and grading.tamper on small notebooks the tests build themselves."""
 
+import subprocess
+
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
+from conftest import copy_course, make_command
 from grading import preflight, tamper
+from grading.run import gradebook
 
 pytestmark = pytest.mark.unit
 
@@ -164,3 +168,28 @@ def test_walking_frames_through_a_traceback_is_flagged():
     flags = tamper.scan_source(source)
     assert any("walks stack frames (.f_globals" in flag for flag in flags)
     assert not tamper.scan_source("frame = {'f': 1}\nvalue = frame['f']")
+
+
+def max_points(course, cell):
+    with gradebook(course) as book:
+        return book.find_grade_cell(cell, ASSIGNMENT, ASSIGNMENT).max_score
+
+
+@pytest.mark.slow
+def test_the_gradebook_learns_a_chapter_again_when_its_solution_changes(tmp_path):
+    course = copy_course(tmp_path / "course", [ASSIGNMENT])
+    make = make_command("gradebook.db", f"CHAPTERS={ASSIGNMENT}")
+    first = subprocess.run(make, cwd=course, capture_output=True, text=True)
+    assert "registered ch01_one_weight" in first.stdout, first.stdout + first.stderr
+    source = course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    nb = nbformat.read(source, as_version=4)
+    graded = next(c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade"))
+    cell, points = graded.metadata.nbgrader.grade_id, graded.metadata.nbgrader.points
+    assert max_points(course, cell) == points
+    unchanged = subprocess.run(make + ["--always-make"], cwd=course, capture_output=True, text=True)
+    assert "registered" not in unchanged.stdout, "an unchanged solution is not registered again"
+    graded.metadata.nbgrader.points = points + 1
+    nbformat.write(nb, source)
+    again = subprocess.run(make, cwd=course, capture_output=True, text=True)
+    assert "registered ch01_one_weight" in again.stdout, again.stdout + again.stderr
+    assert max_points(course, cell) == points + 1
