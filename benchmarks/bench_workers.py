@@ -55,9 +55,14 @@ def run_together(commands, course):
     started = time.perf_counter()
     processes = [subprocess.Popen(c, cwd=course, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL) for c in commands]
+    samplers = [shared.SandboxedCpu(p.pid) for p in processes]  # the kernels' CPU is the command's own
+    for sampler in samplers:
+        sampler.start()
     codes = [p.wait(timeout=shared.COMMAND_CAP) for p in processes]
     seconds = time.perf_counter() - started
-    others = None if busy is None else (shared.machine_busy_seconds() - busy) - (shared.own_cpu_seconds() - own)
+    sandboxed = sum(sampler.stop() for sampler in samplers)
+    others = None if busy is None else \
+        (shared.machine_busy_seconds() - busy) - (shared.own_cpu_seconds() - own) - sandboxed
     return seconds, codes, others
 
 
