@@ -159,8 +159,9 @@ publish: env ## release A=<chapter> (from course/) to the students through the e
 return-feedback: feedback ## write feedback (make feedback), then return it to the students through the exchange (A=<chapter>)
 	@for a in $(ASSIGNMENTS); do \
 	  if compgen -G "feedback/*/$$a" >/dev/null; then \
-	    $(BIN)/python deploy/hub/prepare.py feedback-files --course-root=$(CURDIR) --assignment="$$a" || exit 1; \
-	    $(BIN)/nbgrader release_feedback "$$a" --log-level=WARN || exit 1; \
+	    skipped=$$($(BIN)/python deploy/hub/prepare.py feedback-files --course-root=$(CURDIR) --assignment="$$a") || exit 1; \
+	    $(BIN)/nbgrader release_feedback "$$a" --log-level=WARN \
+	      $${skipped:+--CourseDirectory.student_id_exclude="$$skipped"} || exit 1; \
 	    echo "returned the feedback on $$a through the exchange"; \
 	  fi; \
 	done

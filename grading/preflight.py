@@ -21,8 +21,13 @@ from grading import tamper
 
 PYTHON_KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 LARGE_NOTEBOOK_BYTES = 5_000_000
-NBGRADER_FILES = {"timestamp.txt", "submission_secret.txt"}  # what `nbgrader submit` adds to a submission
-UNNAMEABLE = re.compile(r"[,*?\[\]]")
+# what `nbgrader submit` adds to a submission, in the form it writes them
+NBGRADER_FILES = {"timestamp.txt": re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})? UTC"),
+                  "submission_secret.txt": re.compile(r"[0-9a-f]{128}")}
+# a student id nbgrader's command line and its exchange can name alone: no separators (, +), no
+# wildcards, no whitespace or control characters, nothing outside ASCII
+STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+STUDENT_ID_RULE = "1 to 64 ASCII letters, digits, '.', '_', '@' or '-', starting with a letter or digit"
 
 
 @dataclass
@@ -36,11 +41,23 @@ class Preflight:
 
 def check_all(course, assignment, keep=lambda student: True):
     """Preflight every submission of one assignment whose student ``keep`` accepts (this machine's
-    shard); return a list of Preflight results."""
+    shard); return a list of Preflight results.
+
+    A student id outside STUDENT_ID is set aside before anything else reads it: nbgrader lists
+    every folder of submitted/, so one unnameable folder would stop every batch.
+    """
     submitted = Path(course) / "submitted"
-    return [check(course, folder.parent.name, assignment)
-            for folder in sorted(submitted.glob(f"*/{assignment}"))
-            if (folder.is_dir() or folder.is_symlink()) and keep(folder.parent.name)]
+    results = []
+    for folder in sorted(submitted.glob(f"*/{assignment}")):
+        student = folder.parent.name
+        if not (folder.is_dir() or folder.is_symlink()) or not keep(student):
+            continue
+        if not STUDENT_ID.fullmatch(student):
+            results.append(set_aside(course, Preflight(student, assignment), f"the student id {student!r} is not "
+                                     f"one nbgrader can name ({STUDENT_ID_RULE}): rename the folder and grade again"))
+        else:
+            results.append(check(course, student, assignment))
+    return results
 
 
 def check(course, student, assignment):
@@ -49,9 +66,6 @@ def check(course, student, assignment):
     result = Preflight(student, assignment)
     folder = course / "submitted" / student / assignment
     expected = folder / f"{assignment}.ipynb"
-    if UNNAMEABLE.search(student):
-        return set_aside(course, result, f"the student id {student!r} holds a comma or a wildcard (* ? [ ]), which "
-                                         "nbgrader's command line cannot name alone: rename the folder and grade again")
     unsafe = not_plain_files(course / "submitted", folder)
     if unsafe:
         return set_aside(course, result, f"the submission holds {unsafe}, which grading never follows or copies: "
@@ -105,9 +119,12 @@ def not_plain_files(submitted, folder):
 
 
 def nbgraders_own(folder, path):
-    """nbgrader's small text files of a submission (its time, for late penalties, and the secret
-    that names its returned feedback), which stay with it."""
-    return str(path) in NBGRADER_FILES and (folder / path).stat().st_size <= 1024
+    """nbgrader's text files of a submission (its time, for late penalties, and the secret that
+    names its returned feedback), which stay with it when they hold exactly what nbgrader writes."""
+    pattern = NBGRADER_FILES.get(str(path))
+    if pattern is None or (folder / path).stat().st_size > 1024:
+        return False
+    return bool(pattern.fullmatch((folder / path).read_bytes().decode("ascii", errors="replace").strip()))
 
 
 def leave_out_extra_files(course, result, folder):

@@ -125,7 +125,7 @@ def grade_share(course, share, present, worker, settings, log, progress):
     assignment, env = share[0].assignment, worker.env
     started = time.time()
     batch = nbgrader(course, ["autograde", assignment, "--force", *only(share, present)] + worker.options,
-                     worker, settings)
+                     worker, settings, students=len(share))
     casualties = [o for o in share if not fully_graded(course, assignment, o.student, started)]
     for outcome in share:
         if outcome not in casualties:
@@ -163,7 +163,8 @@ def only(share, present):
 def regrade_alone(course, outcome, batch, worker, settings, log):
     """Grade one submission on its own; if it still fails, record 0 points and the reason."""
     assignment, student, env = outcome.assignment, outcome.student, worker.env
-    reason = sandbox.death_reason(env, assignment, student) or f"not graded: {last_error(batch)}"
+    # a batch grades many students: only the sandbox's notes on this one say what happened to it
+    reason = sandbox.death_reason(env, assignment, student) or "not graded by its batch (see reports/nbgrader.log)"
     log(f"{student}/{assignment}: {reason}; grading it again on its own")
     outcome.notes.append(f"attempt 1: {reason}")
     sandbox.clear_death_notes(env, assignment, student)
@@ -187,14 +188,16 @@ def give_up(course, outcome, problem, log):
 _log_lock = threading.Lock()
 
 
-def nbgrader(course, arguments, worker, settings):
+def nbgrader(course, arguments, worker, settings, students=1):
     """Run one nbgrader command in the course; its output is appended, whole, to reports/nbgrader.log.
 
     The output goes to a file of the worker's own, not a pipe: a process a submission left
     behind could hold a pipe open and stall the grader. A stuck nbgrader is stopped after a
     generous cap.
     """
-    cap = max(600, 4 * settings.limits.wall_seconds)  # a backstop only: the sandbox enforces the budget
+    # a backstop only (the sandbox enforces each submission's budget): every student of the batch
+    # may use a whole budget
+    cap = max(600, 4 * settings.limits.wall_seconds) + students * settings.limits.wall_seconds
     reports = Path(course) / "reports"
     reports.mkdir(exist_ok=True)
     handle, own_log = tempfile.mkstemp(prefix=".nbgrader-", suffix=".out", dir=reports)

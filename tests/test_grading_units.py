@@ -151,16 +151,17 @@ def test_files_beyond_the_notebook_and_the_chapters_data_are_left_out_and_kept(t
 def test_nbgraders_own_submission_files_stay_but_large_or_nested_copies_go(tmp_path):
     path = submit(tmp_path, "eve", new_notebook(cells=[graded_cell("x = 1", "predict")]))
     (path.parent / "timestamp.txt").write_text("2026-12-02 10:00:00.000000 UTC")
-    (path.parent / "submission_secret.txt").write_text("f" * 32)
+    (path.parent / "submission_secret.txt").write_text("f" * 128)
     (path.parent / "drafts").mkdir()
     (path.parent / "drafts" / "timestamp.txt").write_text("nested")
     result = preflight.check(tmp_path, "eve", ASSIGNMENT)
     assert sorted(p.name for p in path.parent.iterdir()) == [
         "ch01_one_weight.ipynb", "submission_secret.txt", "timestamp.txt"]
     assert "left out of grading 1 file " in result.notes[0]
-    (path.parent / "timestamp.txt").write_text("x" * 2000)  # no longer the small file nbgrader writes
+    (path.parent / "timestamp.txt").write_text("2026-12-02 10:00:00 /etc/localtime")  # not what nbgrader writes
+    (path.parent / "submission_secret.txt").write_text("\n")
     preflight.check(tmp_path, "eve", ASSIGNMENT)
-    assert not (path.parent / "timestamp.txt").exists()
+    assert not (path.parent / "timestamp.txt").exists() and not (path.parent / "submission_secret.txt").exists()
 
 
 def test_walking_frames_through_a_traceback_is_flagged():

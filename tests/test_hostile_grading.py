@@ -217,8 +217,13 @@ def build_class(course, listener_port):
                ("control_group", "[g for g in open('/proc/self/cgroup').read().split() if 'generalizing-gd' in g][:1]"),
                ("socket_folder_write", "open(os.path.dirname(_ip) + '/note', 'w')"),
                ("socket_folder_neighbours", "os.listdir(os.path.dirname(os.path.dirname(_ip)))"),
-               ("environment", "sorted(os.environ)"), ("cpu_share", "_cpu_share()")]
-    find_ip = "import json, os\n_ip = json.load(open('.kernel-connection.json'))['ip']\n" + CPU_SHARE
+               ("environment", "sorted(os.environ)"), ("cpu_share", "_cpu_share()"),
+               ("grader_files", "_graders()")]
+    find_ip = ("import json, os\n_ip = json.load(open('.kernel-connection.json'))['ip']\n"
+               "def _graders():\n    found = 0\n    for f in os.listdir('/proc/self/fd'):\n"
+               "        try:\n            target = os.readlink(f'/proc/self/fd/{f}')\n"
+               "        except OSError:\n            continue\n"
+               "        found += 'nbgrader' in target or '/reports/' in target\n    return found\n" + CPU_SHARE)
     submit("zf_reads_the_machine", answered(CHAPTER, after(R, "predict", find_ip + evidence_code(machine))), 8)
     fill = ("def _fill(folder):\n    written = 0\n    try:\n        for k in range(100):\n"
             "            with open(f'{folder}/fill{k}', 'wb') as out:\n                for _ in range(4):\n"
@@ -492,6 +497,7 @@ def test_the_sandbox_shows_nothing_of_the_machine_but_what_a_kernel_needs(graded
         assert "generalizing-gd/kernel-" in seen["control_group"], seen["control_group"]
         cores = float(seen["cpu_share"].split(": ")[1])
         assert cores <= settings.CPUS * 1.25, f"a submission's processes together got {cores} cores"
+    assert seen["grader_files"] == "succeeded: 0", "the kernel holds no file of the grader's (its log)"
     assert seen["socket_folder_write"] == "PermissionError", "a kernel's socket folder is closed once it is set up"
     assert seen["socket_folder_neighbours"].count("kernel-") == 1, "no other kernel's socket folder is visible"
 

@@ -72,7 +72,7 @@ def test_one_nbgrader_process_grades_exactly_its_share():
     assert only([outcome(s) for s in present], present) == []
 
 
-@pytest.mark.parametrize("student", ["a,b", "all*", "who?", "x[1]"])
+@pytest.mark.parametrize("student", ["a,b", "all*", "who?", "x[1]", "\nada", "bob ", "a+b", "eve\udcff", "zoë", "-x"])
 def test_an_id_nbgrader_cannot_name_alone_is_set_aside(tmp_path, student):
     folder = tmp_path / "submitted" / student / CHAPTER
     folder.mkdir(parents=True)
@@ -80,6 +80,16 @@ def test_an_id_nbgrader_cannot_name_alone_is_set_aside(tmp_path, student):
     (result,) = preflight.check_all(tmp_path, CHAPTER)
     assert result.status == "set aside" and "rename the folder" in result.notes[-1]
     assert not folder.exists()
+
+
+def test_an_unnameable_id_never_reaches_the_others(tmp_path):
+    for student in ["ada", "eve\udcff", "bob"]:
+        folder = tmp_path / "submitted" / student / CHAPTER
+        folder.mkdir(parents=True)
+        nbformat.write(answered(CHAPTER), folder / f"{CHAPTER}.ipynb")
+    results = {r.student: r.status for r in preflight.check_all(tmp_path, CHAPTER, parallel.Shard(0, 1).holds)}
+    assert results == {"ada": "ok", "bob": "ok", "eve\udcff": "set aside"}
+    assert sorted(p.name for p in (tmp_path / "submitted").iterdir()) == ["ada", "bob"]
 
 
 def test_only_the_shards_students_are_preflighted(tmp_path):

@@ -298,22 +298,32 @@ SUBMISSION_FILES = ("timestamp.txt", "submission_secret.txt")
 
 
 def submission_file(course_root, student, assignment, name):
-    """nbgrader's small text file ``name`` of a submission: in submitted/, or where grading's preflight kept it."""
-    for folder in (course_root / "submitted", course_root / "reports" / "left_out"):
-        path = folder / student / assignment / name
-        if path.is_file() and not path.is_symlink() and path.stat().st_size <= 1024:
-            return path.read_text(errors="replace").strip()
-    raise SystemExit(f"make return-feedback: {student}'s {assignment} has no {name} (submitted/ or reports/left_out/): "
-                     "was it collected with `make collect`? Its feedback cannot be returned.")
+    """nbgrader's text file ``name`` of a submission, from submitted/ (where grading's preflight keeps
+    it when it holds what nbgrader writes); None when there is none."""
+    path = course_root / "submitted" / student / assignment / name
+    if path.is_file() and not path.is_symlink() and path.stat().st_size <= 1024:
+        return path.read_text(errors="replace").strip() or None
+    return None
 
 
 def add_submission_files(arguments):
-    """release_feedback names each returned page by its submission's secret and logs its timestamp."""
-    course_root = Path(arguments.course_root)
+    """release_feedback names each returned page by its submission's secret and logs its timestamp.
+
+    Prints, comma-separated, the students whose page cannot be returned (no valid files: the
+    preflight left them out), so that release_feedback skips them and returns everyone else's."""
+    course_root, skipped = Path(arguments.course_root), []
     for page_folder in sorted((course_root / "feedback").glob(f"*/{arguments.assignment}")):
-        for name in SUBMISSION_FILES:
-            text = submission_file(course_root, page_folder.parent.name, arguments.assignment, name)
+        student = page_folder.parent.name
+        found = {name: submission_file(course_root, student, arguments.assignment, name) for name in SUBMISSION_FILES}
+        if None in found.values():
+            skipped.append(student)
+            print(f"make return-feedback: {student}'s {arguments.assignment} has no valid "
+                  f"{' or '.join(n for n, text in found.items() if text is None)} in submitted/ (was it collected "
+                  "with `make collect`?): its page stays in feedback/ and is not returned", file=sys.stderr)
+            continue
+        for name, text in found.items():
             (page_folder / name).write_text(text)
+    print(",".join(skipped))
 
 
 def main():

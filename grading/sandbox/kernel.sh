@@ -126,6 +126,11 @@ case "${GD_SANDBOX_CGROUPS:-none}" in
       echo "$(( ${GD_SANDBOX_CPUS:-1} * period )) $period" > "${groups[0]}/cpu.max" 2>/dev/null || true ;;
 esac
 
+# what the kernel writes to its own stdout and stderr (a crash before ipykernel captures them)
+# reaches the grader's log through a pipe, at most 64 KB and every line marked as the kernel's:
+# the kernel holds no file of the grader's, so it can neither flood nor forge reports/nbgrader.log
+bounded_output() { { head -c 65536; cat >/dev/null; } | sed -u 's/^/  [kernel] /' >&2; }
+
 (
   for group in "${groups[@]}"; do echo "$BASHPID" > "$group/cgroup.procs"; done
   exec prlimit --as="${GD_SANDBOX_MEMORY:?}" --cpu="${GD_SANDBOX_CPU:?}" \
@@ -133,7 +138,7 @@ esac
     bwrap "${mounts[@]}" "${environment[@]}" --unshare-net --unshare-ipc --unshare-pid --unshare-uts \
           --die-with-parent --chdir / \
     /bin/sh -c "$start" "$work" "$uid" "${no_userns[@]}" "$python"
-) &
+) </dev/null > >(bounded_output) 2>&1 &
 kernel=$!
 seal_sockets </dev/null >/dev/null 2>&1 &
 # past the remaining budget the kernel is killed, and grading goes on
