@@ -144,6 +144,8 @@ mistakes: env ## contributors: rewrite the visible checks' mistake tables from g
 
 .PHONY: collect
 collect: env ## collect submissions from nbgrader's exchange (EXCHANGE) into submitted/
+	@# only a student's own hand-ins get through (grading/inbound.py); the rest wait in quarantine/
+	@$(BIN)/python -m grading.inbound
 	@for a in $(ASSIGNMENTS); do $(BIN)/nbgrader collect "$$a" --update || exit 1; done
 
 .PHONY: publish
