@@ -80,7 +80,7 @@ def main():
     if args.students < 2:
         parser.error("--students must be at least 2")
     started = time.perf_counter()
-    students, cores = shared.class_list(args.students), parallel.default_workers()
+    students, cores = shared.class_list(args.students), parallel.usable_cores()
     unavailable = sandbox.problems()
     rows = [row for row in rows_to_run(students, cores) if not (row[2] == "sandbox" and unavailable)]
     results, graded = [], {}

@@ -27,7 +27,7 @@ def main(argv=None):
     grade.add_argument("--submission-cap", type=int, default=settings.SUBMISSION_CAP,
                        help="seconds of wall-clock time one submission may use in all, across kernel restarts "
                             f"and regrades (default {settings.SUBMISSION_CAP})")
-    grade.add_argument("--workers", type=int, default=settings.WORKERS or parallel.default_workers(),
+    grade.add_argument("--workers", type=int, default=parallel.default_workers(),
                        help="submissions graded at once, each in its own sandbox slot (default: one per core)")
     grade.add_argument("--shard", default="", metavar="I/K",
                        help="grade only shard I of K (0 <= I < K), so that K machines sharing the course folder "

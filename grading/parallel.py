@@ -41,13 +41,16 @@ class Shard:
         # os.fsencode: a folder name that is not UTF-8 still has bytes, and a shard
         return zlib.crc32(os.fsencode(student)) % self.count == self.index
 
-    def __str__(self):
-        return f"{self.index}/{self.count}"
+
+def usable_cores():
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def default_workers():
-    """One worker per core this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    """settings.WORKERS, or (when 0) one worker per core this process may use."""
+    from grading import settings
+
+    return settings.WORKERS or usable_cores()
 
 
 def shares(items, workers):

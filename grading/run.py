@@ -29,7 +29,7 @@ class Settings:
     cell_timeout: int = defaults.CELL_TIMEOUT
     limits: sandbox.Limits = sandbox.Limits()
     use_sandbox: bool = True
-    workers: int = defaults.WORKERS or parallel.default_workers()
+    workers: int = parallel.default_workers()
     shard: parallel.Shard = parallel.Shard()
 
 
@@ -220,8 +220,7 @@ def nbgrader(course, arguments, worker, settings, students=1):
 def fully_graded(course, assignment, student, since):
     """True when nbgrader wrote this submission's graded notebook after ``since`` (a time.time())
     and every autograded test cell has a score: scores of an earlier run never count."""
-    graded = Path(course) / "autograded" / student / assignment / f"{assignment}.ipynb"
-    if not graded.is_file() or graded.stat().st_mtime < since - 1:
+    if not parallel.graded_since(course, assignment, student, since):
         return False
     with gradebook(course) as book:
         try:
