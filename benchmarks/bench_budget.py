@@ -23,9 +23,8 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 import nbformat  # noqa: E402
 
 from bench_grading import BEFORE, CHAPTER, course_before, run, typed_into  # noqa: E402
-from conftest import copy_course, make_command as make  # noqa: E402
 from grading import sandbox  # noqa: E402
-from submissions import reference_answers  # noqa: E402
+from grading.samples import copy_course, make_command as make, reference_answers  # noqa: E402
 
 CAP = 30
 STUDENT = "sleeps_through_its_budget"

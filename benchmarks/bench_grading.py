@@ -49,11 +49,10 @@ import nbformat  # noqa: E402
 import nbgrader  # noqa: E402
 from nbgrader.api import MissingEntry  # noqa: E402
 
-from conftest import copy_course, make_command as make  # noqa: E402  (also puts the venv's bin on PATH, as the tests do)
 from grading import sandbox  # noqa: E402
 from grading.run import gradebook  # noqa: E402
+from grading.samples import answered, copy_course, make_command as make, points_of, reference_answers  # noqa: E402
 from mistakes import MISTAKES  # noqa: E402
-from submissions import answered, points_of, reference_answers  # noqa: E402
 
 CHAPTER = "ch01_one_weight"
 KINDS = ("reference", "untouched", "mistake")  # the rotation of the synthetic class

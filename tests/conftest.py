@@ -22,35 +22,9 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
 
-def solution_notebook(chapter):
-    return ROOT / "solutions" / chapter / f"{chapter}.ipynb"
-
-
-def release_notebook(chapter):
-    return ROOT / "course" / chapter / f"{chapter}.ipynb"
-
-
 @pytest.fixture(params=CHAPTERS)
 def chapter(request):
     return request.param
-
-
-def copy_course(target, chapters=CHAPTERS):
-    """Copy what an instructor's course folder holds (no grading state) into ``target``."""
-    target.mkdir(parents=True, exist_ok=True)
-    for name in ["Makefile", "nbgrader_config.py"]:
-        shutil.copy2(ROOT / name, target / name)
-    for folder in ["grading", "tools"]:
-        shutil.copytree(ROOT / folder, target / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    for chapter in chapters:
-        for folder in ["solutions", "course"]:
-            shutil.copytree(ROOT / folder / chapter, target / folder / chapter)
-    return target
-
-
-def make_command(*arguments):
-    """`make` in a copied course, using this venv and never rebuilding it."""
-    return ["make", "-o", "env", *arguments, f"VENV={sys.prefix}"]
 
 
 @pytest.fixture(scope="session")

@@ -17,14 +17,14 @@ import time
 import nbformat
 import pytest
 
-from conftest import CHAPTERS, ROOT, copy_course, make_command
+from conftest import CHAPTERS, ROOT
 from grading import sandbox
 from grading.hidden import collector
 from grading.mutants import alternatives_of
 from grading.report import REASON_CODES, stored_reasons
 from grading.run import gradebook
+from grading.samples import answered, copy_course, liar_answers, make_command, points_of, reference_answers
 from mistakes import MISTAKES
-from submissions import answered, liar_answers, points_of, reference_answers
 
 pytestmark = pytest.mark.grading
 
@@ -58,7 +58,7 @@ def make(course, *targets):
 @pytest.fixture(scope="module")
 def graded_course(tmp_path_factory):
     """A graded temporary course: submissions written, then `make autograde feedback grades`."""
-    course = copy_course(tmp_path_factory.mktemp("course"))
+    course = copy_course(tmp_path_factory.mktemp("course"), CHAPTERS)
     for chapter in CHAPTERS:
         for student in STUDENTS:
             folder = course / "submitted" / student / chapter

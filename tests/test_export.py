@@ -21,9 +21,10 @@ import pytest
 import sqlalchemy  # noqa: F401 (named in the warning filter)
 from nbgrader.api import Gradebook
 
-from conftest import ROOT, copy_course
+from conftest import ROOT
 from grading import export, run, settings
 from grading.report import REASONS
+from grading.samples import copy_course
 
 ANN_LAST = 'O"Brien, Jr.'
 ANN_FIRST = 'Ann, "Annie"\nMarie'

@@ -6,9 +6,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from conftest import copy_course, make_command
 from grading import preflight, tamper
 from grading.run import gradebook
+from grading.samples import copy_course, make_command
 
 pytestmark = pytest.mark.unit
 

@@ -23,11 +23,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import ROOT, copy_course, make_command
+from conftest import ROOT
 from grading import sandbox, settings
 from grading.report import stored_reasons
 from grading.run import gradebook
-from submissions import LIAR, answered, liar_answers, reference_answers, with_mistake
+from grading.samples import LIAR, answered, copy_course, liar_answers, make_command, reference_answers, with_mistake
 
 CHAPTER = "ch01_one_weight"
 CELL_TIMEOUT = 5

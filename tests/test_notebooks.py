@@ -12,7 +12,8 @@ import pytest
 from nbgrader.validator import Validator
 from traitlets.config import Config
 
-from conftest import CHAPTERS, ROOT, release_notebook, solution_notebook
+from conftest import CHAPTERS, ROOT
+from grading.samples import release_notebook, solution_notebook
 
 # executing the chapters takes minutes; the tests marked release read files only (make test-fast)
 pytestmark = pytest.mark.notebooks

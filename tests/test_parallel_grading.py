@@ -13,11 +13,10 @@ import subprocess
 import nbformat
 import pytest
 
-from conftest import copy_course, make_command
 from grading import parallel, preflight, sandbox, settings
 from grading.run import Outcome, gradebook, only
+from grading.samples import answered, copy_course, liar_answers, make_command, reference_answers
 from mistakes import MISTAKES
-from submissions import answered, liar_answers, reference_answers
 
 pytestmark = pytest.mark.grading
 

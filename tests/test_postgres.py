@@ -23,11 +23,10 @@ import pytest
 import sqlalchemy
 from nbgrader.api import Gradebook
 
-from conftest import copy_course, make_command
 from grading import database, sandbox, settings
 from grading.report import REASON_CODES, REASONS, stored_reasons
+from grading.samples import answered, copy_course, make_command, points_of, reference_answers, with_mistake
 from mistakes import MISTAKES
-from submissions import answered, points_of, reference_answers, with_mistake
 
 pytestmark = pytest.mark.grading
 

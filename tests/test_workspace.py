@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, copy_course, make_command
+from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
 from sync_workspace import sync  # noqa: E402
+
+from grading.samples import copy_course, make_command
 
 # the sync tests are quick; the two that start JupyterLab are marked slow as well (make test-fast leaves them out)
 pytestmark = pytest.mark.unit

@@ -1,11 +1,47 @@
-"""Build student submissions from the release notebooks, as a student would hand them in."""
+"""Sample submissions for the tests and the benchmarks: a course folder, and notebooks handed in.
+
+``copy_course`` makes an instructor's course folder (no grading state) to grade in, and
+``make_command`` runs its Makefile with this environment. ``answered`` builds a submission from
+the release notebook with chosen answers typed in: the reference answers
+(``reference_answers``), one mistake (``with_mistake``), or lying objects (``liar_answers``).
+"""
 
 import ast
+import shutil
+import sys
 
 import nbformat
 
-from conftest import release_notebook, solution_notebook
-from grading.mutants import reference_answers  # noqa: F401 (re-exported for the tests)
+from grading.mutants import ROOT, reference_answers  # noqa: F401 (reference_answers: re-exported)
+
+COURSE_FILES = ["Makefile", "nbgrader_config.py"]
+COURSE_FOLDERS = ["grading", "tools"]
+
+
+def solution_notebook(chapter):
+    return ROOT / "solutions" / chapter / f"{chapter}.ipynb"
+
+
+def release_notebook(chapter):
+    return ROOT / "course" / chapter / f"{chapter}.ipynb"
+
+
+def copy_course(target, chapters):
+    """Copy what an instructor's course folder holds (no grading state) into ``target``."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in COURSE_FILES:
+        shutil.copy2(ROOT / name, target / name)
+    for folder in COURSE_FOLDERS:
+        shutil.copytree(ROOT / folder, target / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for chapter in chapters:
+        for folder in ["solutions", "course"]:
+            shutil.copytree(ROOT / folder / chapter, target / folder / chapter)
+    return target
+
+
+def make_command(*arguments):
+    """`make` in a copied course, using this interpreter's environment and never rebuilding it."""
+    return ["make", "-o", "env", *arguments, f"VENV={sys.prefix}"]
 
 
 def nbgrader_meta(cell):
