@@ -15,7 +15,6 @@ ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 WORKSPACE ?= workspace
 A ?=
 CHAPTERS := $(notdir $(wildcard solutions/ch*))
-ASSIGNMENTS := $(if $(A),$(A),$(CHAPTERS))
 PYTEST_ARGS ?= -v
 # grading limits: empty means the defaults in grading/settings.py
 CELL_TIMEOUT ?=
@@ -99,10 +98,10 @@ env: $(BIN)/.installed ## create the virtual environment (.venv) from the lock, 
 
 .PHONY: lab
 lab: env ## learners: copy new chapters into workspace/ and open JupyterLab there
-	$(BIN)/python tools/sync_workspace.py course $(WORKSPACE)
+	$(BIN)/python lab/sync_workspace.py course $(WORKSPACE)
 	@# learners keep nbgrader's Validate button; the instructor's tools are switched off here
 	@# MPLBACKEND (Agg, exported for headless recipes) would make plt.show() draw nothing in the lab
-	cd $(WORKSPACE) && env -u MPLBACKEND JUPYTER_CONFIG_PATH=$(CURDIR)/tools/learner-config \
+	cd $(WORKSPACE) && env -u MPLBACKEND JUPYTER_CONFIG_PATH=$(CURDIR)/lab/config \
 	  $(BIN)/jupyter lab --port=$(PORT) $(ROOT_ARGS) $(LAB_ARGS)
 
 .PHONY: instructor-lab
@@ -119,7 +118,7 @@ test-fast: lint ## the edit loop (under a minute): lint, spelling, unit tests, r
 	$(BIN)/python -m pytest -m "(unit or release) and not slow" $(PYTEST_ARGS)
 
 # ruff's rules and its temporary per-file ignores are in pyproject.toml ([tool.ruff])
-LINT_PATHS := gdlib grading tools tests benchmarks solutions
+LINT_PATHS := gdlib grading lab tools tests benchmarks solutions
 SPELL_PATHS := README.md $(wildcard solutions/*/*.ipynb)
 
 .PHONY: lint
@@ -129,44 +128,27 @@ lint: env ## ruff over the code and the solution notebooks; codespell over the n
 
 .PHONY: release
 release: env ## regenerate course/ from solutions/ (all chapters, or A=ch01_one_weight)
-	@for a in $(ASSIGNMENTS); do \
-	  $(BIN)/nbgrader generate_assignment "$$a" --force --log-level=WARN || exit 1; \
-	  echo "released course/$$a"; \
-	done
+	$(BIN)/python -m grading release $(A)
 
 .PHONY: tidy
 tidy: env ## contributors: re-execute solutions/ and keep only the nbval-pinned outputs
 	$(BIN)/python tools/tidy_solutions.py
 
 .PHONY: mistakes
-mistakes: env ## contributors: rewrite the visible checks' mistake tables from grading/mutants/ (A=chapter)
+mistakes: env ## contributors: write the visible checks' mistake tables, gdlib/mistakes/, from grading/mutants/ (A=chapter)
 	$(BIN)/python -m grading.mutants $(A)
 
 .PHONY: collect
-collect: env ## collect submissions from nbgrader's exchange (EXCHANGE) into submitted/
-	@# only a student's own hand-ins get through (grading/inbound.py); the rest wait in quarantine/
-	@$(BIN)/python -m grading.inbound
-	@for a in $(ASSIGNMENTS); do $(BIN)/nbgrader collect "$$a" --update || exit 1; done
+collect: env ## collect submissions from nbgrader's exchange (EXCHANGE) into submitted/; odd hand-ins wait in quarantine/
+	$(BIN)/python -m grading collect $(A)
 
 .PHONY: publish
 publish: env ## release A=<chapter> (from course/) to the students through the exchange (EXCHANGE)
-	@test -n "$(A)" || { echo "make publish needs A=<chapter>, for example: make publish A=ch01_one_weight" >&2; exit 2; }
-	@for a in $(A); do \
-	  test -d "course/$$a" || { echo "make publish: no course/$$a (run make release A=$$a first)" >&2; exit 2; }; \
-	  $(BIN)/nbgrader release_assignment "$$a" --force --log-level=WARN || exit 1; \
-	  echo "published $$a to the exchange"; \
-	done
+	$(BIN)/python -m grading publish $(A)
 
 .PHONY: return-feedback
-return-feedback: feedback ## write feedback (make feedback), then return it to the students through the exchange (A=<chapter>)
-	@for a in $(ASSIGNMENTS); do \
-	  if compgen -G "feedback/*/$$a" >/dev/null; then \
-	    skipped=$$($(BIN)/python deploy/hub/prepare.py feedback-files --course-root=$(CURDIR) --assignment="$$a") || exit 1; \
-	    $(BIN)/nbgrader release_feedback "$$a" --log-level=WARN \
-	      $${skipped:+--CourseDirectory.student_id_exclude="$$skipped"} || exit 1; \
-	    echo "returned the feedback on $$a through the exchange"; \
-	  fi; \
-	done
+return-feedback: env $(if $(DB_URL),gradebook) ## write the feedback, then return it to the students through the exchange (A=<chapter>)
+	$(BIN)/python -m grading return-feedback $(A)
 
 .PHONY: hub-setup
 hub-setup: env ## root: the student environment, the exchange, the proxy and the permissions for `make hub`
@@ -190,12 +172,12 @@ hub: hub-setup ## root: set up (hub-setup), then run JupyterHub for the students
 # cannot be opened
 GRADEBOOK := $(if $(DB_URL),gradebook,gradebook.db)
 gradebook.db: $(foreach c,$(CHAPTERS),solutions/$(c)/$(c).ipynb)
-	@$(BIN)/python -m grading.database $(CHAPTERS)
+	@$(BIN)/python -m grading gradebook $(CHAPTERS)
 	@touch $@
 
 .PHONY: gradebook
 gradebook: env ## check the gradebook (DB_URL, or gradebook.db); register chapters it lacks or whose solution changed
-	@$(BIN)/python -m grading.database $(CHAPTERS)
+	@$(BIN)/python -m grading gradebook $(CHAPTERS)
 
 .PHONY: autograde
 autograde: env $(GRADEBOOK) ## grade submitted/<student>/<chapter>/ in the sandbox; report in reports/
@@ -205,16 +187,11 @@ autograde: env $(GRADEBOOK) ## grade submitted/<student>/<chapter>/ in the sandb
 
 .PHONY: feedback
 feedback: env $(if $(DB_URL),gradebook) ## write (again) HTML feedback for graded submissions into feedback/
-	@# --force: a regraded submission's page is rewritten; ignore *: only the page, no file it wrote
-	@for a in $(ASSIGNMENTS); do \
-	  if compgen -G "autograded/*/$$a" >/dev/null; then \
-	    $(BIN)/nbgrader generate_feedback "$$a" --force --CourseDirectory.ignore='["*"]' --log-level=WARN || exit 1; \
-	  fi; \
-	done
+	$(BIN)/python -m grading feedback $(A)
 
 .PHONY: grades
 grades: env $(if $(DB_URL),gradebook) ## export the gradebook for an LMS: grades.csv (per chapter), grades_wide.csv
-	$(BIN)/python -m grading.export
+	$(BIN)/python -m grading grades
 
 $(BENCH_BIN)/.installed: benchmarks/requirements.txt pyproject.toml
 	@test -x $(BENCH_BIN)/python || $(PYTHON) -m venv $(BENCH_VENV)
@@ -227,6 +204,6 @@ bench: $(BENCH_BIN)/.installed ## run the benchmarks in their own environment (.
 	@for b in benchmarks/bench_*.py; do PATH=$(BENCH_BIN):$$PATH $(BENCH_BIN)/python "$$b" || exit 1; done
 
 .PHONY: clean
-clean: ## remove generated grading state, caches and the virtual environment (keeps workspace/)
-	rm -rf $(VENV) autograded feedback gradebook.db grades.csv grades_wide.csv reports .pytest_cache
+clean: ## remove generated grading state, caches and the virtual environments (keeps workspace/)
+	rm -rf $(VENV) $(BENCH_VENV) $(LOCK_VENV) autograded feedback gradebook.db grades.csv grades_wide.csv reports .pytest_cache
 	find . -name __pycache__ -prune -exec rm -rf {} +

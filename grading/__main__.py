@@ -1,10 +1,17 @@
-"""Command line: python -m grading autograde [options] (what `make autograde` runs)."""
+"""Command line: python -m grading <command> (what `make autograde`, `make release` and the rest run).
+
+    autograde        grade every submission in submitted/, in the sandbox; report in reports/
+    release, publish, collect, feedback, return-feedback
+                     the course commands, one nbgrader command per chapter (grading/course.py)
+    gradebook        check the gradebook and register the chapters it lacks (grading/database.py)
+    grades           export the gradebook for an LMS (grading/export.py)
+"""
 
 import argparse
 import sys
 from pathlib import Path
 
-from grading import database, parallel, report, run, sandbox, settings
+from grading import course as course_commands, database, export, parallel, report, run, sandbox, settings
 
 REFUSAL = """\
 REFUSING TO GRADE: the sandbox cannot run on this machine.
@@ -14,10 +21,33 @@ change other students' files, open network connections and exhaust the machine.
 Fix the problem above, or, only for submissions you trust, grade without the sandbox:
   make autograde UNSAFE_NO_SANDBOX=1"""
 
+# commands with options of their own, handed on to their module
+PASSED_ON = {"gradebook": database, "grades": export}
+
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m grading")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in PASSED_ON:
+        return PASSED_ON[argv[0]].main(argv[1:])
+    parser = argparse.ArgumentParser(prog="python -m grading", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    add_autograde(commands)
+    for name, command in course_commands.COMMANDS.items():
+        chosen = commands.add_parser(name, help=command.__doc__.splitlines()[0] if command.__doc__ else None)
+        chosen.add_argument("chapters", nargs="*", help="chapters (default: every chapter in solutions/)")
+        chosen.add_argument("--course", default=".", help="the course root (default: the current folder)")
+    for name, module in PASSED_ON.items():
+        commands.add_parser(name, help=f"{module.__doc__.splitlines()[0]} (python -m grading {name} --help)")
+    args = parser.parse_args(argv)
+    if args.command == "autograde":
+        return autograde(parser, args)
+    try:
+        course_commands.COMMANDS[args.command](Path(args.course).resolve(), args.chapters)
+    except course_commands.CourseError as problem:
+        sys.exit(f"{args.command}: {problem}")
+
+
+def add_autograde(commands):
     grade = commands.add_parser("autograde", help="grade every submission in submitted/")
     grade.add_argument("assignments", nargs="*", help="chapters to grade (default: every chapter in solutions/)")
     grade.add_argument("--course", default=".", help="the course root (default: the current folder)")
@@ -32,7 +62,9 @@ def main(argv=None):
     grade.add_argument("--shard", default="", metavar="I/K",
                        help="grade only shard I of K (0 <= I < K), so that K machines sharing the course folder "
                             "and the gradebook split the work; reports go to reports/shard-I-of-K/")
-    args = parser.parse_args(argv)
+
+
+def autograde(parser, args):
     try:
         shard = parallel.Shard.parse(args.shard)
     except ValueError as error:

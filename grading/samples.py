@@ -15,7 +15,7 @@ import nbformat
 from grading.mutants import ROOT, reference_answers  # noqa: F401 (reference_answers: re-exported)
 
 COURSE_FILES = ["Makefile", "nbgrader_config.py"]
-COURSE_FOLDERS = ["grading", "tools"]
+COURSE_FOLDERS = ["grading", "lab", "tools"]
 
 
 def solution_notebook(chapter):

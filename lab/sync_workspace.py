@@ -1,6 +1,6 @@
 """Copy chapters from course/ into the learner's workspace without touching their files.
 
-Usage: python tools/sync_workspace.py COURSE_DIR WORKSPACE_DIR
+Usage: python lab/sync_workspace.py COURSE_DIR WORKSPACE_DIR
 
 Files the learner already has are never overwritten, so `git pull` and `make release`
 can update course/ freely; only files that are new in course/ are added.

@@ -135,23 +135,3 @@ def test_a_different_course_id_for_students_is_caught():
     files = deploy_files()
     files["student"].CourseDirectory.course_id = "another-course"
     assert any("course id" in problem for problem in disagreements(files))
-
-
-def test_return_feedback_skips_only_the_student_without_nbgraders_files(tmp_path, capsys):
-    import importlib.util
-    import types
-
-    spec = importlib.util.spec_from_file_location("prepare", DEPLOY / "hub" / "prepare.py")
-    prepare = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(prepare)
-    for student in ["ann", "bob"]:
-        (tmp_path / "feedback" / student / "ch01").mkdir(parents=True)
-        (tmp_path / "submitted" / student / "ch01").mkdir(parents=True)
-    (tmp_path / "submitted" / "ann" / "ch01" / "timestamp.txt").write_text("2026-12-02 10:00:00.000000 UTC")
-    (tmp_path / "submitted" / "ann" / "ch01" / "submission_secret.txt").write_text("a" * 128)
-    (tmp_path / "submitted" / "bob" / "ch01" / "timestamp.txt").write_text("2026-12-02 10:00:00.000000 UTC")
-    prepare.add_submission_files(types.SimpleNamespace(course_root=tmp_path, assignment="ch01"))
-    out, err = capsys.readouterr()
-    assert out.strip() == "bob" and "bob's ch01 has no valid submission_secret.txt" in err
-    assert (tmp_path / "feedback" / "ann" / "ch01" / "submission_secret.txt").read_text() == "a" * 128
-    assert not (tmp_path / "feedback" / "bob" / "ch01" / "timestamp.txt").exists()

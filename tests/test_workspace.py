@@ -15,7 +15,7 @@ import pytest
 
 from conftest import ROOT
 
-sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "lab"))
 from sync_workspace import sync  # noqa: E402
 
 from grading.samples import copy_course, make_command
@@ -50,7 +50,7 @@ def test_later_syncs_add_new_chapters_and_keep_the_learners_files(tmp_path):
 
 
 def test_missing_course_gives_a_clear_error(tmp_path):
-    result = subprocess.run([sys.executable, str(ROOT / "tools/sync_workspace.py"), str(tmp_path / "nope"),
+    result = subprocess.run([sys.executable, str(ROOT / "lab/sync_workspace.py"), str(tmp_path / "nope"),
                              str(tmp_path / "ws")], capture_output=True, text=True)
     assert result.returncode != 0 and "run `make release`" in result.stderr
 

@@ -5,8 +5,7 @@ outside the course root, with the course's requirements, gdlib and the student-s
 nbgrader settings), nbgrader's exchange, and the permissions: the course root and the hub's
 state private to root, every student's home 0700.
 ``ports``: says which of the hub's three ports is taken, before the hub tries them.
-``feedback-files``: puts nbgrader's two submission files beside each feedback page, which
-nbgrader's release_feedback needs (`make return-feedback`).
+(Returning feedback through the exchange is a course command: grading/course.py.)
 """
 
 import argparse
@@ -292,40 +291,6 @@ def check_ports(arguments):
                          f"make hub HUB_PORT=<port> (the hub uses that port and the next two)")
 
 
-# --- returning feedback ---------------------------------------------------------------------------
-
-SUBMISSION_FILES = ("timestamp.txt", "submission_secret.txt")
-
-
-def submission_file(course_root, student, assignment, name):
-    """nbgrader's text file ``name`` of a submission, from submitted/ (where grading's preflight keeps
-    it when it holds what nbgrader writes); None when there is none."""
-    path = course_root / "submitted" / student / assignment / name
-    if path.is_file() and not path.is_symlink() and path.stat().st_size <= 1024:
-        return path.read_text(errors="replace").strip() or None
-    return None
-
-
-def add_submission_files(arguments):
-    """release_feedback names each returned page by its submission's secret and logs its timestamp.
-
-    Prints, comma-separated, the students whose page cannot be returned (no valid files: the
-    preflight left them out), so that release_feedback skips them and returns everyone else's."""
-    course_root, skipped = Path(arguments.course_root), []
-    for page_folder in sorted((course_root / "feedback").glob(f"*/{arguments.assignment}")):
-        student = page_folder.parent.name
-        found = {name: submission_file(course_root, student, arguments.assignment, name) for name in SUBMISSION_FILES}
-        if None in found.values():
-            skipped.append(student)
-            print(f"make return-feedback: {student}'s {arguments.assignment} has no valid "
-                  f"{' or '.join(n for n, text in found.items() if text is None)} in submitted/ (was it collected "
-                  "with `make collect`?): its page stays in feedback/ and is not returned", file=sys.stderr)
-            continue
-        for name, text in found.items():
-            (page_folder / name).write_text(text)
-    print(",".join(skipped))
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -339,11 +304,8 @@ def main():
     ports = commands.add_parser("ports", help="fail with a clear message when a port the hub needs is taken")
     ports.add_argument("--ip", required=True)
     ports.add_argument("--port", type=int, required=True)
-    feedback = commands.add_parser("feedback-files", help="nbgrader's submission files beside each feedback page")
-    feedback.add_argument("--course-root", required=True)
-    feedback.add_argument("--assignment", required=True)
     arguments = parser.parse_args()
-    {"setup": setup, "ports": check_ports, "feedback-files": add_submission_files}[arguments.command](arguments)
+    {"setup": setup, "ports": check_ports}[arguments.command](arguments)
 
 
 if __name__ == "__main__":
