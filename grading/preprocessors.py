@@ -85,6 +85,13 @@ class ResilientExecute(Execute):
         if os.environ.get("GD_SANDBOX_UID"):  # sandboxed: every kernel gets its own socket folder
             kwargs["kernel_manager_class"] = PrivateIpcKernelManager
         super().__init__(*args, **kwargs)
+        self.timeout_func = self.timeout_of
+
+    def timeout_of(self, cell):
+        """Seconds ``cell`` may run: the instructor's locked, ungraded cells get longer (settings.py)."""
+        meta = cell.metadata.get("nbgrader", {})
+        instructors = meta.get("locked") and not meta.get("grade") and not meta.get("solution")
+        return max(self.timeout, settings.INSTRUCTOR_CELL_TIMEOUT) if instructors else self.timeout
 
     def preprocess(self, nb, resources=None, km=None):
         self._fatal, self._deaths, self._started = set(), 0, time.monotonic()

@@ -15,6 +15,10 @@ COURSE_ID = "generalizing-gd"
 CELL_TIMEOUT = 60
 # seconds of wall-clock time one submission may use in all, across kernel restarts and regrades
 SUBMISSION_CAP = 600
+# seconds the instructor's own locked cells (the setup cell's imports, given code) may run, if more
+# than CELL_TIMEOUT: on a loaded machine the imports can outlast a short cell timeout, and a setup
+# cell cut short would cost every test after it. The submission's budget still bounds them.
+INSTRUCTOR_CELL_TIMEOUT = 120
 
 # what one submission's kernel may use inside the sandbox
 MEMORY_BYTES = 4 * 1024**3

@@ -194,3 +194,22 @@ def test_the_gradebook_learns_a_chapter_again_when_its_solution_changes(tmp_path
     again = subprocess.run(make, cwd=course, capture_output=True, text=True)
     assert "registered ch01_one_weight" in again.stdout, again.stdout + again.stderr
     assert max_points(course, cell) == points + 1
+
+
+def test_the_instructors_locked_cells_get_a_longer_timeout_than_the_students():
+    from grading import settings
+    from grading.preprocessors import JudgedExecute
+
+    execute = JudgedExecute(timeout=5)
+    cell = nbformat.v4.new_code_cell
+
+    def with_meta(**meta):
+        made = cell("pass")
+        made.metadata["nbgrader"] = {"grade_id": "x", **meta}
+        return made
+
+    assert execute.timeout_of(with_meta(locked=True)) == settings.INSTRUCTOR_CELL_TIMEOUT  # setup, given code
+    assert execute.timeout_of(with_meta(locked=True, grade=True)) == 5  # a test cell runs student code
+    assert execute.timeout_of(with_meta(solution=True)) == 5
+    assert execute.timeout_of(cell("pass")) == 5  # a cell the student added
+    assert JudgedExecute(timeout=300).timeout_of(with_meta(locked=True)) == 300  # never shorter

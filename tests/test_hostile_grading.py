@@ -231,7 +231,24 @@ def build_class(course, listener_port):
             "    except OSError as error:\n        return written, error.errno\n    return written, None\n")
     submit("zg_fills_the_disk", answered(CHAPTER, after(R, "predict", fill + evidence_code(
         [("folder", "_fill('.')"), ("tmp", "_fill('/tmp')")]))), 8)
+
+    # a loaded machine, played by a cell before the setup cell: its imports take longer than a cell
+    # may run. The instructor's locked cells get INSTRUCTOR_CELL_TIMEOUT, so the setup completes and
+    # the honest answers after it keep their points
+    nb = answered(CHAPTER, R)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(SLOW_IMPORTS.format(seconds=CELL_TIMEOUT + 3)))
+    submit("zh_slow_setup", nb, 8)
     return students
+
+
+SLOW_IMPORTS = '''import builtins, time
+_import = builtins.__import__
+def _slow_import(name, *args, **kwargs):
+    if name == "matplotlib.pyplot" and not getattr(builtins, "_slowed", False):
+        builtins._slowed = True
+        time.sleep({seconds})
+    return _import(name, *args, **kwargs)
+builtins.__import__ = _slow_import'''
 
 
 def fingerprint(folder):
