@@ -1,4 +1,8 @@
-"""Plots used across chapters: an error curve with the descent path, and its animation."""
+"""Plots used across chapters: error curves and descent paths, weights as heat maps and images.
+
+Colours: signed values (weights, weight changes, ink times weight) use a diverging map centred on
+0 with a colour bar; pixels use a perceptually uniform grey scale over their full range.
+"""
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -6,6 +10,8 @@ from matplotlib import animation
 
 PATH_COLOR = "tab:red"
 CURVE_COLOR = "tab:blue"
+SIGNED_CMAP = "RdBu_r"  # diverging: blue negative, white 0, red positive
+PIXEL_CMAP = "gray_r"  # perceptually uniform: white paper, dark ink
 
 
 def error_curve(error, path, *, ax=None, weights=None, xlabel="weight", title=None):
@@ -131,19 +137,21 @@ def error_curve_panels(errors, paths, *, titles=None, xlabel="weight", axes=None
     return axes
 
 
-def weight_heatmap(weights, *, row_labels=None, col_labels=None, ax=None, title=None, vmax=None, fmt="{:.4g}"):
-    """Draw a weight matrix as a heat map with every cell written in; return the axes (ch05).
+def weight_heatmap(weights, *, row_labels=None, col_labels=None, ax=None, title=None, vmax=None, fmt="{:.4g}",
+                   label="weight"):
+    """Draw a weight matrix as a heat map with every cell written in and a colour bar; return the axes (ch05).
 
     Row ``i`` is output ``i`` and column ``j`` input ``j``. Colours are centred on 0 (red
-    positive, blue negative); pass one ``vmax`` to several calls to share a colour scale.
-    The cell texts (``ax.texts``) come in row-major order.
+    positive, blue negative, white 0); pass one ``vmax`` to several calls to share a colour
+    scale. The cell texts (``ax.texts``) come in row-major order; ``label`` names the colour bar.
     """
     matrix = np.asarray(weights, dtype=float)  # (outputs, inputs)
     n_rows, n_cols = matrix.shape
     ax = ax or plt.subplots(figsize=(1.3 * n_cols + 2, 0.8 * n_rows + 1.2))[1]
     if vmax is None:
         vmax = float(np.max(np.abs(matrix))) or 1.0
-    ax.imshow(matrix, cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+    picture = ax.imshow(matrix, cmap=SIGNED_CMAP, vmin=-vmax, vmax=vmax)
+    ax.figure.colorbar(picture, ax=ax, shrink=0.8, label=label)
     for (i, j), value in np.ndenumerate(matrix):
         ax.text(j, i, fmt.format(value), ha="center", va="center",
                 color="white" if abs(value) > 0.6 * vmax else "black")
@@ -185,36 +193,84 @@ def network_rows(weights, *, input_labels=None, output_labels=None, fmt="{:.3g}"
     return axes
 
 
-def image_grid(images, *, titles=None, ncols=10, signed=False, size=1.3, suptitle=None):
+def image_grid(images, *, titles=None, ncols=10, signed=False, size=1.3, suptitle=None, axes=None,
+               label=None):
     """Draw 28x28 images (shape (n, 28, 28) or (n, 784)) in a grid; return the array of axes (ch06).
 
-    Digits are drawn dark ink on white. With ``signed=True`` (weight images) each image gets its
-    own colour scale centred on 0: red positive, blue negative, white 0, with the limit at the
-    99th percentile of its absolute values, so that a few extreme pixels do not wash out the rest.
-    ``axes.flat[k]`` holds image ``k`` (``ax.images[0]``); spare panels are switched off.
+    Digits are drawn dark ink on white over the pixels' full range (0 to 1, or 0 to 255 for raw
+    pixels). With ``signed=True`` (weight images) all images share one colour scale centred on 0,
+    red positive, blue negative, white 0, limited at the 99th percentile of the absolute values
+    so that a few extreme pixels do not wash out the rest, with one colour bar (``label`` names it).
+    ``axes.flat[k]`` holds image ``k`` (``ax.images[0]``); spare panels are switched off. Pass
+    ``axes`` (at least one per image) to draw into a figure of your own.
     """
     images = np.asarray(images, dtype=float)
     side = int(round(np.sqrt(images[0].size)))
     images = images.reshape(len(images), side, side)
-    nrows = -(-len(images) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if suptitle else 0)),
-                             squeeze=False)
+    if axes is None:
+        nrows = -(-len(images) // ncols)
+        width, height = size * ncols + (0.8 if signed else 0), size * nrows + (0.4 if suptitle else 0)
+        axes = plt.subplots(nrows, ncols, squeeze=False, layout="constrained", figsize=(width, height))[1]
+    axes = np.asarray(axes, dtype=object)
+    style = signed_scale(images) if signed else {"cmap": PIXEL_CMAP, "vmin": 0, "vmax": 255 if images.max() > 1 else 1}
     for k, ax in enumerate(axes.flat):
         ax.set_axis_off()
         if k >= len(images):
             continue
-        if signed:
-            size = np.abs(images[k])
-            vmax = float(np.percentile(size, 99)) or float(np.max(size)) or 1.0
-            ax.imshow(images[k], cmap="RdBu_r", vmin=-vmax, vmax=vmax)
-        else:
-            ax.imshow(images[k], cmap="gray_r")
+        picture = ax.imshow(images[k], **style)
         if titles is not None:
             ax.set_title(str(titles[k]), fontsize="small")
+    figure = axes.flat[0].figure
+    if signed:
+        figure.colorbar(picture, ax=list(axes.flat), shrink=0.9, extend="both", label=label or "weight")
     if suptitle:
-        fig.suptitle(suptitle)
-    fig.tight_layout()
+        figure.suptitle(suptitle)
     return axes
+
+
+def signed_scale(values, percentile=99):
+    """Return imshow's ``cmap``, ``vmin`` and ``vmax`` for signed values: diverging, symmetric about 0.
+
+    The limit is the ``percentile`` of the absolute values (100: their maximum), so that
+    white is exactly 0 and a few outliers do not wash out the rest.
+    """
+    size = np.abs(np.asarray(values, dtype=float))
+    vmax = float(np.percentile(size, percentile)) or float(np.max(size)) or 1.0
+    return {"cmap": SIGNED_CMAP, "vmin": -vmax, "vmax": vmax}
+
+
+def score_bars(scores, *, ax=None, true=None, title=None):
+    """Draw one bar per output score, the largest in red; mark the ``true`` class; return the axes (ch06).
+
+    ``ax.patches[i]`` is output ``i``'s bar.
+    """
+    scores = np.asarray(scores, dtype=float)
+    ax = ax or plt.subplots(figsize=(6, 2.5))[1]
+    best = int(np.argmax(scores))
+    ax.bar(range(len(scores)), scores, color=[PATH_COLOR if i == best else "tab:gray" for i in range(len(scores))])
+    ax.axhline(0, color="black", linewidth=0.8)
+    labels = [f"{i}\n(true)" if i == true else str(i) for i in range(len(scores))]
+    ax.set_xticks(range(len(scores)), labels)
+    ax.set(xlabel="output (digit)", ylabel="score (dot product)", title=title)
+    return ax
+
+
+def weight_over_steps(history, *, ax=None, labels=None, best=None, title=None):
+    """Draw each weight's value after every step; return the axes (ch01, ch03).
+
+    ``history`` lists one weight (a number) or one list of weights per step; ``ax.lines[i]``
+    is weight ``i``. ``best`` (optional) draws the weight's best value as a dashed line.
+    """
+    values = np.asarray(history, dtype=float).reshape(len(history), -1)  # (steps + 1, weights)
+    ax = ax or plt.subplots(figsize=(6, 3))[1]
+    labels = labels or (["weight"] if values.shape[1] == 1 else [f"weight {i}" for i in range(values.shape[1])])
+    for i, (label, marker) in enumerate(zip(labels, "osD^v")):
+        ax.plot(range(len(values)), values[:, i], marker=marker, markersize=4, label=label)
+    if best is not None:
+        ax.axhline(best, color="black", linestyle="--", linewidth=1, label=f"best weight {best:g}")
+    ax.set(xlabel="step", ylabel="weight value", title=title)
+    ax.legend(fontsize="small")
+    return ax
 
 
 def training_curves(losses, accuracies, *, axes=None, label=None, loss_label="loss", title=None):

@@ -1,6 +1,7 @@
 """gdlib.plots: the figures draw exactly the data they are given."""
 
 import matplotlib
+import matplotlib.colors
 
 matplotlib.use("Agg")
 
@@ -118,17 +119,67 @@ def test_image_grid_draws_each_image_in_its_panel():
     plt.close("all")
 
 
-def test_image_grid_signed_centres_each_colour_scale_on_zero():
+DIVERGING = {"RdBu_r", "RdBu", "coolwarm", "bwr", "seismic", "PiYG", "PRGn", "BrBG", "PuOr", "RdGy"}
+UNIFORM = {"viridis", "cividis", "plasma", "inferno", "magma", "gray", "gray_r", "Greys", "Greys_r"}
+
+
+def colorbars(figure):
+    """The colour bars of a figure: the axes matplotlib made for them."""
+    return [ax for ax in figure.axes if hasattr(ax, "_colorbar")]
+
+
+def test_image_grid_signed_shares_one_diverging_scale_centred_on_zero_with_a_colour_bar():
     images = np.zeros((3, 28, 28))
     images[0, 3, 4], images[1, 5, 6] = 2.0, -0.5
     images[2] = np.linspace(-1, 1, 784).reshape(28, 28)
     images[2, 0, 0] = -50.0  # one outlier must not set the scale
-    axes = plots.image_grid(images, signed=True)
-    assert axes.flat[0].images[0].get_clim() == (-2.0, 2.0)
-    assert axes.flat[1].images[0].get_clim() == (-0.5, 0.5)
-    low, high = axes.flat[2].images[0].get_clim()
-    assert low == -high and 0.97 < high < 1.0
-    plt.close("all")
+    axes = plots.image_grid(images, signed=True, label="weight")
+    pictures = [axes.flat[k].images[0] for k in range(3)]
+    limit = float(np.percentile(np.abs(images), 99))
+    for picture in pictures:
+        assert picture.get_cmap().name in DIVERGING, "signed values need a diverging colour map"
+        assert picture.get_clim() == (-limit, limit), "one scale for every image, centred on 0 (white = 0)"
+        assert picture.norm.vmin == -picture.norm.vmax
+    assert 0.9 < limit < 1.0, "the limit ignores the outlier"
+    bars = colorbars(axes.flat[0].figure)
+    assert len(bars) == 1 and bars[0].get_ylabel() == "weight"
+
+
+def test_signed_scale_is_symmetric_and_survives_all_zero_values():
+    assert plots.signed_scale([[-3.0, 1.0]], percentile=100) == {"cmap": plots.SIGNED_CMAP, "vmin": -3.0, "vmax": 3.0}
+    assert plots.signed_scale(np.zeros(5))["vmax"] == 1.0
+
+
+def test_image_grid_pixels_use_a_uniform_grey_scale_over_the_full_range():
+    scaled = np.zeros((2, 784))
+    scaled[0, 10] = 0.5  # a faint digit must stay faint, not be stretched to full ink
+    picture = plots.image_grid(scaled).flat[0].images[0]
+    assert picture.get_cmap().name in UNIFORM and picture.get_clim() == (0, 1)
+    raw = plots.image_grid(np.full((1, 784), 30, dtype=np.uint8)).flat[0].images[0]
+    assert raw.get_clim() == (0, 255)
+    assert not colorbars(raw.axes.figure), "pixels need no colour bar"
+
+
+def test_image_grid_draws_into_given_axes():
+    fig, axes = plt.subplots(1, 3)
+    assert plots.image_grid(np.ones((2, 784)), axes=axes).flat[0] is axes[0]
+    assert axes[1].images and not axes[2].images
+
+
+def test_score_bars_mark_the_largest_score_and_the_true_class():
+    ax = plots.score_bars([0.1, -0.2, 0.7, 0.3], true=3)
+    assert [bar.get_height() for bar in ax.patches] == pytest.approx([0.1, -0.2, 0.7, 0.3])
+    assert [bar.get_facecolor() for bar in ax.patches][2] == matplotlib.colors.to_rgba(plots.PATH_COLOR)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "1", "2", "3\n(true)"]
+    assert ax.get_xlabel() and ax.get_ylabel()
+
+
+def test_weight_over_steps_one_line_per_weight_and_the_best_value():
+    ax = plots.weight_over_steps([[0.1, 0.2], [0.1, 0.25], [0.1, 0.3]], labels=["a", "b"], best=0.5)
+    np.testing.assert_allclose(ax.lines[1].get_xydata(), [[0, 0.2], [1, 0.25], [2, 0.3]])
+    assert ax.lines[2].get_linestyle() == "--" and ax.lines[2].get_ydata()[0] == 0.5
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("step", "weight value")
+    assert len(plots.weight_over_steps([2, 0.8, 0.56]).lines) == 1
 
 
 def test_training_curves_plot_loss_and_accuracy_per_epoch_and_overlay():
@@ -159,11 +210,21 @@ def test_weight_heatmap_writes_every_cell_in_its_row_and_column():
     ax = plots.weight_heatmap(weights, row_labels=["a", "b"], col_labels=["x", "y", "z"], title="W")
     np.testing.assert_array_equal(ax.images[0].get_array(), np.array(weights))
     assert ax.images[0].get_clim() == (-2.0, 2.0), "colours must be centred on 0"
+    assert ax.images[0].get_cmap().name in DIVERGING and ax.images[0].norm.vmin == -ax.images[0].norm.vmax
+    assert [bar.get_ylabel() for bar in colorbars(ax.figure)] == ["weight"], "one labelled colour bar"
     cells = [(text.get_position(), text.get_text()) for text in ax.texts]
     assert cells == [((j, i), f"{weights[i][j]:.4g}") for i in range(2) for j in range(3)]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["x", "y", "z"]
     assert plots.weight_heatmap(weights, vmax=4.0).images[0].get_clim() == (-4.0, 4.0)
+
+
+def test_every_chapter_plot_labels_its_axes():
+    axes = [plots.error_curve(parabola, [0.0, 1.0]), plots.error_over_steps([1.0, 0.5]),
+            plots.weight_slices(game_error, [0.1, 0.2, -0.1]), *plots.training_curves([0.5], [0.8]),
+            plots.curves({"run": ([1, 2], [3, 4])}, xlabel="epoch", ylabel="MSE")]
+    for ax in axes:
+        assert ax.get_xlabel() and ax.get_ylabel(), f"unlabelled axes in {ax.get_title() or ax}"
 
 
 def test_network_rows_draw_one_single_output_network_per_row():
