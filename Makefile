@@ -104,6 +104,10 @@ lab: env ## learners: copy new chapters into workspace/ and open JupyterLab ther
 	cd $(WORKSPACE) && env -u MPLBACKEND JUPYTER_CONFIG_PATH=$(CURDIR)/lab/config \
 	  $(BIN)/jupyter lab --port=$(PORT) $(ROOT_ARGS) $(LAB_ARGS)
 
+.PHONY: progress
+progress: env ## learners: run the chapters in workspace/ as saved; which exercises pass their visible checks
+	$(BIN)/python -m gdlib.progress $(WORKSPACE)
+
 .PHONY: instructor-lab
 instructor-lab: env ## instructors: JupyterLab at the course root, with nbgrader's formgrader
 	@# the solutions' hidden regions run the hidden tests from grading/ (Validate, Run All)
