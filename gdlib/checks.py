@@ -1,23 +1,76 @@
 """Visible checks for exercises: compare an answer and say exactly what is wrong.
 
 Every check raises ``CheckFailed`` (an ``AssertionError``, so nbgrader counts it
-as a failed test) with a message that names what was expected, what came, where
-the first difference is, and the likely mistake when it recognises one.
+as a failed test) with a message that names the exercise, what was expected, what
+came, where the first difference is, and the likely mistake when it recognises one.
+
+A chapter's setup cell names the chapter (``checks.chapter("ch01_one_weight")``) and each
+check cell opens by naming its exercise (``checks.exercise("Exercise 1.4 step", ...)``).
+The classic mistakes ``expect_close`` recognises live in ``gdlib/mistakes/<chapter>.json``,
+keyed by exercise and check name; ``make mistakes`` writes them from what each mistake,
+typed into the reference answer, really returns (see grading/mutants/).
 """
 
 import copy
+import json
+from importlib import resources
 
 import numpy as np
 
 HIDDEN_TESTS_NOTE = "Hidden tests will also run on fresh inputs when your notebook is graded."
 
 
+_current = {"chapter": None, "exercise": None}
+
+
+def chapter(name):
+    """Use chapter ``name``'s mistake tables for the checks that follow (the setup cell calls it)."""
+    _current.update(chapter=name, exercise=None)
+
+
+def exercise(label, what=""):
+    """Start the checks of one exercise: failures name ``label`` first, and its mistake tables apply.
+
+    ``what`` says in a few words what the checks check, for whoever reads the cell.
+    """
+    _current["exercise"] = label
+
+
+def mistakes_of(name, chapter_name=None, exercise_label=None):
+    """The mistake table of the check ``name`` in the current exercise: {description: wrong value}."""
+    chapter_name = chapter_name or _current["chapter"]
+    exercise_label = exercise_label or _current["exercise"]
+    if not chapter_name or not exercise_label:
+        return {}
+    return _tables(chapter_name).get(exercise_label, {}).get(name, {})
+
+
+def _tables(chapter_name):
+    path = resources.files("gdlib") / "mistakes" / f"{chapter_name}.json"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    if _cache.get(chapter_name, (None,))[0] != text:
+        _cache[chapter_name] = (text, json.loads(text))
+    return _cache[chapter_name][1]
+
+
+_cache = {}
+
+
 class CheckFailed(AssertionError):
-    """A visible check failed; the message says why.
+    """A visible check failed; the message names the exercise first, then says why.
 
     In a notebook it shows as its message alone: IPython renders an exception with
     ``_render_traceback_`` by that method, so the learner sees no frames of this module.
     """
+
+    def __init__(self, message="a check failed"):
+        label = _current["exercise"]
+        if label and not str(message).startswith(label):
+            message = f"{label}: {message}"
+        super().__init__(message)
 
     def _render_traceback_(self):
         red, plain = "\x1b[1;31m", "\x1b[0m"
@@ -29,11 +82,13 @@ def expect_close(got, expected, *, name, rtol=1e-6, atol=1e-9, mistakes=None, us
     """Fail unless ``got`` matches ``expected`` (a number, a list or an array) within tolerance.
 
     ``mistakes`` maps a description of a classic mistake to the value that mistake
-    produces; when ``got`` equals one of them, the message names the mistake.
+    produces; when ``got`` equals one of them, the message names the mistake. It adds to
+    the current exercise's table for ``name`` (``mistakes_of``), which a check cell need not list.
     ``uses`` maps the name of an earlier exercise this answer builds on to a pair
     (call giving its result, expected result); when the answer is wrong and an earlier
     one is too, the message says to fix the earlier one first.
     """
+    mistakes = {**mistakes_of(name), **(mistakes or {})}
     got_array = _as_numbers(got, name, expected)
     expected_array = np.asarray(expected, dtype=float)
     if got_array.shape != expected_array.shape:
@@ -84,15 +139,32 @@ def expect_length(got, expected_length, *, name, hint=None):
         raise CheckFailed(message + (f"\nLikely mistake: {hint}" if hint else ""))
 
 
-def expect_unchanged(before, after, *, name):
-    """Fail if a function changed an argument it was given (``before`` is a deep copy)."""
+def expect_unchanged(before, after, *, name, argument=None):
+    """Fail if a function changed its argument ``argument`` (``before`` is a deep copy of it)."""
     if not _same(before, after):
+        what = f"its argument `{argument}`" if argument else "the list it was given"
+        copy_it = f"`{argument} = list({argument})`" if argument else "`weights = list(weights)`"
         raise CheckFailed(
-            f"{name} changed the list it was given: before the call it was {_show(before)}, "
+            f"{name} changed {what}: before the call it was {_show(before)}, "
             f"after the call it is {_show(after)}.\n"
-            "Likely mistake: you updated the caller's list in place. Build a new list "
-            "(or copy it first, e.g. `weights = list(weights)`) and return that."
+            f"Likely mistake: you updated the caller's list in place. Build a new list "
+            f"(or copy it first, e.g. {copy_it}) and return that."
         )
+
+
+def call(function, *args, name):
+    """Return ``function(*args)``; if it raises an error the exercise's table knows, fail naming the mistake.
+
+    Any other error is raised as it came, with its traceback into the learner's code.
+    """
+    try:
+        return function(*args)
+    except Exception as error:  # the learner's error: named when it is a known mistake
+        raised = f"{type(error).__name__}: {error}"
+        hint = next((text for text, value in mistakes_of(name).items() if value == {"raises": raised}), None)
+        if hint is None:
+            raise
+        raise CheckFailed(f"{name} raised {raised}\nLikely mistake: {hint}") from None
 
 
 def snapshot(value):
@@ -114,7 +186,7 @@ def _as_numbers(got, name, expected):
         return np.asarray(got, dtype=float)
     except (TypeError, ValueError):
         raise CheckFailed(
-            f"{name} should look like {_show(expected)} (numbers of shape {np.shape(expected)}), "
+            f"{name} should look like {_show(expected)} ({_describe_shape(np.shape(expected))}), "
             f"but it is a {type(got).__name__} that cannot be read as numbers: {_show(got)}."
         ) from None
 
@@ -133,6 +205,10 @@ def _fail_shape(got, got_array, expected_array, name, mistakes):
         )
     else:
         hint = _recognise(got_array, expected_array, mistakes, 1e-6, 1e-9)
+        if not hint and got_array.size == expected_array.size and got_array.size > 1 and _close(
+                got_array.reshape(expected_array.shape), expected_array, 1e-6, 1e-9):
+            hint = (f"the numbers are right but arranged as {_describe_shape(got_array.shape)}: "
+                    f"return them as {_describe_shape(expected_array.shape)}.")
         if hint:
             lines.append(f"Likely mistake: {hint}")
     raise CheckFailed("\n".join(lines))
@@ -140,6 +216,8 @@ def _fail_shape(got, got_array, expected_array, name, mistakes):
 
 def _recognise(got_array, expected_array, mistakes, rtol, atol):
     for description, wrong_value in (mistakes or {}).items():
+        if isinstance(wrong_value, dict):  # an error the answer raises, for `call`
+            continue
         wrong_array = np.asarray(wrong_value, dtype=float)
         if wrong_array.shape == got_array.shape and _close(got_array, wrong_array, rtol, atol):
             return description
@@ -164,6 +242,9 @@ def _where(got_array, expected_array, rtol, atol):
 
 
 def _close(a, b, rtol, atol):
+    """Equal shapes and every entry within tolerance (never broadcast: (3,) is not (3, 3))."""
+    if np.shape(a) != np.shape(b):
+        return False
     return bool(np.all(np.isfinite(a) == np.isfinite(b))) and bool(
         np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True)
     )
@@ -180,7 +261,7 @@ def _describe_shape(shape):
     if shape == ():
         return "a single number"
     if len(shape) == 1:
-        return f"a list of {shape[0]} numbers"
+        return f"a list of {shape[0]} number" + "s" * (shape[0] != 1)
     return f"shape {shape}"
 
 

@@ -30,7 +30,7 @@ MISTAKES = {mistake.chapter: mistake for mistake in [
             "the sign is flipped: you stepped uphill"),
     Mistake("ch02_multiple_inputs", "update_weights", "in_place",
             frozenset({"update_weights_steps_downhill", "train_history"}),
-            "update_weights changed the list it was given"),
+            "update_weights changed its argument `weights`"),
     Mistake("ch03_freezing_one_weight", "frozen_weight_deltas", "not_frozen",
             frozenset({"frozen_weight_gets_no_delta", "step_frozen_keeps_frozen_weight", "train_frozen_history"}),
             "the frozen weight (index 0, weight a) still gets a weight delta"),

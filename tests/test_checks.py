@@ -1,7 +1,13 @@
 """gdlib.checks: passes what is right, and fails what is wrong with a message that helps."""
 
+import shutil
+import sys
+import zipfile
+from pathlib import Path
+
 import numpy as np
 import pytest
+from test_mnist import build_wheel
 
 from gdlib import checks
 
@@ -132,3 +138,64 @@ def test_a_failing_check_shows_as_its_message_alone_in_a_notebook():
     assert error.ename == "CheckFailed" and "step(2, 3, 10, 0.01) is wrong" in error.evalue
     assert error.traceback[0].endswith("step(2, 3, 10, 0.01) is wrong.") and "Check failed:" in error.traceback[0]
     assert "Traceback" not in shown and "checks.py" not in shown and "expect_close(" not in shown
+
+
+@pytest.mark.parametrize("got, expected", [(np.arange(9.0), np.arange(9.0).reshape(3, 3)),
+                                           ([1, 2, 3], [[1, 2, 3], [1, 2, 3], [1, 2, 3]]),
+                                           ([-1, -2, -3], [[1, 2, 3], [1, 2, 3], [1, 2, 3]])])
+def test_a_wrong_shape_is_a_clear_failure_even_when_it_broadcasts(got, expected):
+    message = failure(checks.expect_close, got, expected, name="weight_deltas")
+    assert "weight_deltas has the wrong shape: expected shape (3, 3)" in message
+    assert "sign is flipped" not in message
+
+
+def test_right_numbers_in_the_wrong_shape_are_named():
+    message = failure(checks.expect_close, np.arange(9.0), np.arange(9.0).reshape(3, 3), name="W")
+    assert "Likely mistake: the numbers are right but arranged as a list of 9 numbers" in message
+
+
+def test_a_single_number_is_described_in_words():
+    message = failure(checks.expect_close, {"a": 1}, 0.86, name="neural_network(input, weights)")
+    assert "should look like 0.86 (a single number)" in message and "shape ()" not in message
+
+
+@pytest.fixture
+def exercise_context():
+    saved = dict(checks._current)
+    yield
+    checks._current.update(saved)
+
+
+def test_a_failure_names_the_exercise_first(exercise_context):
+    checks.chapter("ch01_one_weight")
+    checks.exercise("Exercise 1.4 step", "moves the weight against the slope")
+    message = failure(checks.expect_close, 2.5, 2.24, name="step(2, 3, 10, 0.01)")
+    assert message.startswith("Exercise 1.4 step: step(2, 3, 10, 0.01) is wrong.")
+    assert failure(checks.expect_true, False, "alpha must be positive").startswith("Exercise 1.4 step: alpha")
+
+
+def test_the_exercise_table_is_found_by_the_checks_name(exercise_context, tmp_path, monkeypatch):
+    table = {"Exercise 9.1 f": {"f(2)": {"you doubled it.": 4}}}
+    (tmp_path / "mistakes").mkdir()
+    (tmp_path / "mistakes" / "ch99_test.json").write_text(__import__("json").dumps(table))
+    monkeypatch.setattr(checks.resources, "files", lambda package: tmp_path)
+    checks.chapter("ch99_test")
+    checks.exercise("Exercise 9.1 f")
+    assert "Likely mistake: you doubled it." in failure(checks.expect_close, 4, 2, name="f(2)")
+    assert "Likely mistake" not in failure(checks.expect_close, 4, 2, name="f(3)")
+    checks.exercise("Exercise 9.2 g")
+    assert "Likely mistake" not in failure(checks.expect_close, 4, 2, name="f(2)")
+
+
+@pytest.mark.slow  # builds a wheel with pip: seconds
+def test_a_wheel_ships_every_chapters_mistake_tables(tmp_path):
+    """The hub's student environment installs gdlib from a wheel: the tables must be in it."""
+    root = Path(__file__).resolve().parent.parent
+    source = tmp_path / "src"
+    shutil.copytree(root / "gdlib", source / "gdlib", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(root / "pyproject.toml", source)
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
+    wheel = build_wheel(pip, source, tmp_path / "dist")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    for chapter in sorted(p.name for p in (root / "solutions").glob("ch*")):
+        assert f"gdlib/mistakes/{chapter}.json" in shipped, chapter

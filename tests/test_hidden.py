@@ -1,19 +1,19 @@
 """Tests of the hidden tests and of the mistake tables, in process, on every chapter.
 
 Each hidden test must pass on the reference answers (for several fresh seeds) and on correct
-answers written differently, and fail on every mutant of its exercise. Each visible check's
-mistake table must name exactly the mutants it describes: typed in, a mutant makes the check
-say its "Likely mistake".
+answers written differently, and fail on every mutant of its exercise. The visible checks'
+mistake tables (gdlib/mistakes/<chapter>.json) must be what ``make mistakes`` writes from the
+mutants: typed in, a mutant makes the check say its "Likely mistake", and each entry holds the
+value the mutant really returns at the check that fails first.
 """
 
-import ast
 import functools
-import re
 
+import numpy as np
 import pytest
 
 from conftest import CHAPTERS
-from grading import hidden
+from grading import hidden, mutants
 from grading.mutants import alternatives_of, exercises, mutants_of, notebook, reference_answers, run_chapter
 from grading.preprocessors import HIDDEN_REGION, is_graded_test
 
@@ -50,6 +50,8 @@ def test_every_graded_cell_calls_its_own_hidden_test_in_one_uniform_line(chapter
         assert region, f"{grade_id} has no hidden region"
         line = hidden.HIDDEN_LINE.format(chapter=chapter, test=grade_id)
         assert region.group(0).splitlines()[1:-1] == [line], f"{grade_id}: the hidden region must be just {line!r}"
+        assert mutants.exercise_label(cell.source.splitlines()[0]), f"{grade_id}: first line not checks.exercise(...)"
+        assert "mistakes=" not in cell.source, f"{grade_id}: the mistake tables live in gdlib/mistakes/{chapter}.json"
     assert sorted(hidden.tests_of(chapter)) == sorted(c.metadata["nbgrader"]["grade_id"] for c in cells)
 
 
@@ -64,13 +66,19 @@ def test_reference_answers_pass_every_visible_and_hidden_test(chapter):
 @pytest.mark.parametrize("chapter, mutant", cases(mutants_of))
 def test_every_mutant_fails_the_hidden_tests_of_its_exercise(chapter, mutant):
     tests = owned_tests(chapter, mutant.cell)
-    run = run_chapter(chapter, mutant.apply(reference_answers(chapter)), until=tests[-1])
+    run = mutants.run_mutant(chapter, mutant)
     for test in tests:
         message = hidden.run_in_process(chapter, test, run.namespace, seed=0)
         assert message, f"hidden test {test} passes on the mutant {mutant.name}"
     if mutant.hint:
         visible = "".join(run.failures.get(test, "") for test in tests)
         assert f"Likely mistake: {mutant.hint}" in visible, f"the visible check does not recognise {mutant.name}"
+        tables = mutants.read_tables(chapter)
+        for label, name, got in run.first_failures:
+            stored = tables.get(label, {}).get(name, {}).get(mutant.hint)
+            assert stored is not None and (stored == got if isinstance(got, dict) else
+                                           np.allclose(stored, got, rtol=1e-10, atol=1e-12)), (
+                f"gdlib/mistakes/{chapter}.json is not what {mutant.name} gives at {label} / {name}: run make mistakes")
 
 
 @pytest.mark.parametrize("chapter, alternative", cases(alternatives_of))
@@ -87,22 +95,13 @@ def test_every_chapter_has_two_alternatives_and_a_mutant_per_exercise(chapter):
     assert set(exercises(chapter).values()) <= mutated, "an exercise without a mutant"
 
 
-def test_every_mistake_table_entry_is_a_mutant_of_its_exercise(chapter):
+def test_every_mistake_table_entry_is_a_hint_of_a_mutant_of_its_exercise(chapter):
+    labels = {cell.metadata["nbgrader"]["grade_id"]: mutants.exercise_label(cell.source)
+              for cell in notebook(chapter).cells if is_graded_test(cell)}
     hints = {}
-    for mutant in mutants_of(chapter):
-        hints.setdefault(mutant.cell, set()).add(mutant.hint)
-    owners = exercises(chapter)
-    for cell in notebook(chapter).cells:
-        if is_graded_test(cell):
-            grade_id = cell.metadata["nbgrader"]["grade_id"]
-            for key in table_keys(cell.source):
-                assert key in hints.get(owners[grade_id], set()), f"{grade_id}: no mutant for the mistake {key!r}"
-
-
-def table_keys(source):
-    """The descriptions in every ``mistakes={...}`` table of a test cell."""
-    keys = []
-    for node in ast.walk(ast.parse(re.sub(r"^%.*$", "pass", source, flags=re.M))):
-        if isinstance(node, ast.keyword) and node.arg == "mistakes" and isinstance(node.value, ast.Dict):
-            keys += [key.value for key in node.value.keys if isinstance(key, ast.Constant)]
-    return keys
+    for test, owner in exercises(chapter).items():
+        hints.setdefault(labels[test], set()).update(m.hint for m in mutants_of(chapter) if m.cell == owner and m.hint)
+    for label, names in mutants.read_tables(chapter).items():
+        for name, entry in names.items():
+            for hint in entry:
+                assert hint in hints.get(label, set()), f"{label} / {name}: no mutant for the mistake {hint!r}"

@@ -181,3 +181,19 @@ def test_the_hidden_region_is_removed_whole():
     source = 'checks.passed("f")\n### BEGIN HIDDEN TESTS\nsecret()\n### END HIDDEN TESTS\n'
     assert without_hidden_tests(source) == 'checks.passed("f")'
     assert without_hidden_tests("a\n### BEGIN HIDDEN TESTS\nsecret()") == "a"
+
+
+def test_messages_quote_the_arguments_as_they_were_before_the_call():
+    def changes_then_checks(rng):
+        weights = [1.0, 2.0]
+        results = yield [call("grow", weights)]
+        weights.append(3.0)  # the test's own list, changed after the request
+        results[0].expect_unchanged(0)
+
+    def grow(weights):
+        weights.append(9.0)
+        return weights
+
+    message = judge.decide(changes_then_checks, np.random.default_rng(0),
+                           lambda requests: collector.collect(requests, {"grow": grow}))
+    assert message.startswith("grow([1, 2]) changed the list it was given")

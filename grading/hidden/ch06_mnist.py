@@ -137,8 +137,9 @@ def trained_network_reads_digits(rng):
     """W_trained reads at least 85.5% of the real 10,000 test digits; output d's weights resemble digit d's mean."""
     results = yield [value("W_trained")]
     W = results[0].array((10, 785))
-    expect(np.isfinite(W).all(), "W_trained holds inf or nan: training diverged. Likely mistake: sum instead of mean "
-                                 "in batch_update, or a learning rate far above 0.01.")
+    expect(np.isfinite(W).all(), "W_trained holds inf or nan: training diverged. Likely mistakes: pixels not scaled "
+                                 "to [0, 1] in prepare_inputs, sum instead of mean in batch_update, or a learning "
+                                 "rate far above 0.01.")
     images, labels = _test_set()
     correct = int(np.sum(np.argmax(images @ W[:, :784].T + W[:, 784], axis=1) == labels))
     expect(correct >= 8550, f"the trained network W_trained reads {correct / len(labels):.2%} of the 10,000 test "

@@ -15,6 +15,7 @@ Everything here runs in the grading process (or, for an instructor's own solutio
 process): the evidence is hostile plain data, read only through ``Result``.
 """
 
+import copy
 import json
 from dataclasses import dataclass, field
 
@@ -45,7 +46,12 @@ class Request:
 
 
 def call(function, *args, label=None):
-    """Ask the kernel to call the student's ``function`` with fresh copies of ``args``."""
+    """Ask the kernel to call the student's ``function`` with fresh copies of ``args``.
+
+    The request keeps its own copy, made before any call: its label and ``expect_unchanged``
+    quote the arguments as they were, whatever the student's code or the test does to them later.
+    """
+    args = copy.deepcopy(args)
     shown = ", ".join(show(arg) for arg in args)
     return Request("call", function, args, label or f"{function}({shown})")
 

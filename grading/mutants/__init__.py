@@ -2,24 +2,26 @@
 
 ``grading/mutants/<chapter>.py`` holds ``MUTANTS``, a list of ``Mutant``: the answer cell it
 changes, a text replacement on the reference answer, and the hint the visible check gives for
-it (the key of its entry in the check's ``mistakes={...}`` table), if it has one. They serve
-three purposes, all checked by ``make test``:
+it, if it has one. They serve three purposes, all checked by ``make test``:
 
 - every hidden test fails on every mutant of its exercise;
-- every mistake-table entry is recognised: with the mutant typed in, the visible check says
-  ``Likely mistake: <hint>``;
-- ``python -m grading.mutants`` (``make mistakes``) rewrites each literal table value from
-  what its mutant really returns, so a table never drifts from the mistake it describes.
+- ``python -m grading.mutants`` (``make mistakes``) writes the visible checks' mistake tables,
+  ``gdlib/mistakes/<chapter>.json``: each hint, under its exercise and the name of the check
+  that fails first with the mutant typed in, with the value the mutant really returns there.
+  The learner's gdlib reads them (``checks.mistakes_of``); no check cell lists them;
+- every hint is recognised: with the mutant typed in, the visible check says
+  ``Likely mistake: <hint>``, and a test fails when the file drifts from the mutants.
 
 ``run_chapter`` executes a solutions notebook in process, as the tests and the table writer do.
 """
 
-import ast
 import contextlib
 import importlib
 import io
+import json
 import re
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -28,6 +30,8 @@ from grading.preprocessors import is_graded_test, without_hidden_tests
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*(\n|\Z)", re.M)
+EXERCISE_LINE = re.compile(r'checks\.exercise\("([^"]+)"')
+HEADER_KEY = "_generated"
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ def exercises(chapter):
 class ChapterRun:
     namespace: dict
     failures: dict  # grade id (or "cell <index>") -> the error the cell raised
+    first_failures: list = field(default_factory=list)  # see run_mutant
 
 
 def run_chapter(chapter, answers=None, until=None):
@@ -120,83 +125,144 @@ def _without_magics(source):
     return "\n".join("pass" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
 
 
-def write_tables(chapter, log=print):
-    """Rewrite the literal values of ``chapter``'s mistake tables from what each mutant returns."""
-    path = ROOT / "solutions" / chapter / f"{chapter}.ipynb"
-    nb = nbformat.read(path, as_version=4)
-    cells = {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if is_graded_test(c)}
-    owners, changed = exercises(chapter), 0
+def exercise_label(source):
+    """The exercise a check cell names on its first line, ``checks.exercise("<label>", ...)``, or None."""
+    found = EXERCISE_LINE.match(source)
+    return found.group(1) if found else None
+
+
+def run_mutant(chapter, mutant):
+    """Run ``chapter`` with ``mutant`` typed in, up to its exercise's last test cell.
+
+    The run's ``first_failures`` lists, for each test cell of the exercise, where its first
+    failing ``expect_close`` was: (exercise label, check name, the value the mutant gave).
+    """
+    from gdlib import checks
+
+    owned = [test for test, owner in exercises(chapter).items() if owner == mutant.cell]
+    seen, originals = [], (checks.expect_close, checks.call)
+
+    def record(name, value):
+        cell = _calling_cell()
+        if cell in owned and cell not in [c for c, *_ in seen]:
+            seen.append((cell, checks._current["exercise"], name, value))
+
+    def expect_close(got, expected, **options):
+        try:
+            return originals[0](got, expected, **options)
+        except checks.CheckFailed:
+            try:
+                record(options["name"], _plain(got))
+            except (TypeError, ValueError):  # None, text: no value to name
+                pass
+            raise
+
+    def call(function, *args, name):
+        try:
+            return function(*args)
+        except Exception as error:  # what the mutant raises, recorded, then checked as usual
+            record(name, {"raises": f"{type(error).__name__}: {error}"})
+
+            def again():
+                raise error
+            return originals[1](again, name=name)
+
+    checks.expect_close, checks.call = expect_close, call
+    try:
+        run = run_chapter(chapter, mutant.apply(reference_answers(chapter)), until=owned[-1])
+    finally:
+        checks.expect_close, checks.call = originals
+    run.first_failures = [record[1:] for record in seen]
+    return run
+
+
+def _calling_cell():
+    frame = sys._getframe(2)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if name.startswith("<") and name.endswith(">"):
+            return name[1:-1]
+        frame = frame.f_back
+    return None
+
+
+def _plain(got):
+    import numpy as np
+
+    array = np.asarray(got, dtype=float)
+    return array.item() if array.ndim == 0 else array.tolist()
+
+
+def tables_of(chapter):
+    """The mistake tables ``chapter``'s mutants give: {exercise: {check name: {hint: value}}}, in mutant order."""
+    tables = {}
     for mutant in mutants_of(chapter):
         if not mutant.hint:
             continue
-        for grade_id in [g for g, owner in owners.items() if owner == mutant.cell]:
-            got = _recorded_got(chapter, mutant, grade_id)
-            if got is not None:
-                source, count = _replace_value(cells[grade_id].source, mutant.hint, got)
-                cells[grade_id].source, changed = source, changed + count
-    nbformat.write(nb, path)
-    log(f"{chapter}: {changed} mistake values rewritten")
+        for label, name, got in run_mutant(chapter, mutant).first_failures:
+            entry = tables.setdefault(label, {}).setdefault(name, {})
+            if mutant.hint in entry and not _equal(entry[mutant.hint], got):
+                raise ValueError(f"{chapter}: two mutants give {label} / {name} different values for {mutant.hint!r}")
+            entry[mutant.hint] = got
+    return tables
 
 
-def _recorded_got(chapter, mutant, grade_id):
-    """The value the mutant gives at the visible check whose table names its hint, or None."""
-    from gdlib import checks
-
-    seen, original = [], checks.expect_close
-
-    def recording(got, expected, **options):
-        if mutant.hint in (options.get("mistakes") or {}):
-            seen.append(got)
-        return original(got, expected, **options)
-
-    checks.expect_close = recording
-    try:
-        run_chapter(chapter, mutant.apply(reference_answers(chapter)), until=grade_id)
-    finally:
-        checks.expect_close = original
-    return seen[0] if seen else None
+def table_path(chapter):
+    return ROOT / "gdlib" / "mistakes" / f"{chapter}.json"
 
 
-def _replace_value(source, hint, got):
-    """Replace the literal value of ``hint`` in the cell's mistake tables; return (source, changes)."""
-    tree = ast.parse(source)
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Dict):
-            continue
-        for key, value in zip(node.keys, node.values):
-            if isinstance(key, ast.Constant) and key.value == hint:
-                try:
-                    stored = ast.literal_eval(value)
-                except ValueError:
-                    return source, 0  # an expression: kept, and still checked by the tests
-                if _equal(stored, got):
-                    return source, 0
-                start = _offset(source, value.lineno, value.col_offset)
-                end = _offset(source, value.end_lineno, value.end_col_offset)
-                return source[:start] + _literal(got) + source[end:], 1
-    return source, 0
+def read_tables(chapter):
+    """The tables in ``gdlib/mistakes/<chapter>.json`` (empty if there is none), without the header."""
+    path = table_path(chapter)
+    tables = json.loads(path.read_text()) if path.exists() else {}
+    tables.pop(HEADER_KEY, None)
+    return tables
 
 
-def _offset(source, line, column):
-    lines = source.splitlines(keepends=True)
-    return sum(len(text) for text in lines[: line - 1]) + len(lines[line - 1].encode()[:column].decode())
+def write_tables(chapter, log=print):
+    """Write ``gdlib/mistakes/<chapter>.json`` from what each mutant of ``chapter`` returns."""
+    tables = tables_of(chapter)
+    path = table_path(chapter)
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(_json(tables, chapter))
+    count = sum(len(entry) for names in tables.values() for entry in names.values())
+    log(f"{chapter}: {count} mistakes written to {path.relative_to(ROOT)}")
+
+
+def _json(tables, chapter):
+    """The tables as JSON, one line per mistake (its value on that line, however long)."""
+    def text(value):
+        return json.dumps(value, ensure_ascii=False)
+
+    header = f"made by make mistakes from grading/mutants/{chapter}.py: do not edit"
+    lines = ["{", f"  {text(HEADER_KEY)}: {text(header)}"]
+    for label, names in tables.items():
+        lines[-1] += ","
+        lines.append(f"  {text(label)}: {{")
+        for k, (name, entry) in enumerate(names.items()):
+            lines.append(f"    {text(name)}: {{")
+            lines += [f"      {text(hint)}: {text(_rounded(got))}" + ("," if i < len(entry) - 1 else "")
+                      for i, (hint, got) in enumerate(entry.items())]
+            lines.append("    }" + ("," if k < len(names) - 1 else ""))
+        lines.append("  }")
+    return "\n".join(lines + ["}", ""])
+
+
+def _rounded(value):
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, list):
+        return [_rounded(item) for item in value]
+    number = float(f"{float(value):.12g}")
+    return int(number) if number.is_integer() and abs(number) < 1e15 else number
 
 
 def _equal(stored, got):
     import numpy as np
 
+    if isinstance(stored, dict) or isinstance(got, dict):
+        return stored == got
     try:
         return bool(np.allclose(np.asarray(stored, dtype=float), np.asarray(got, dtype=float), rtol=1e-10, atol=1e-12))
     except (TypeError, ValueError):
         return False
-
-
-def _literal(value):
-    import numpy as np
-
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_literal(item) for item in value) + "]"
-    number = float(f"{float(value):.12g}")
-    return str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)

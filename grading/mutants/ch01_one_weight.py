@@ -15,6 +15,10 @@ MUTANTS = [
            hint="you dropped the 2 that comes from differentiating delta ** 2: the slope is 2 * delta * input."),
     Mutant("no_input", "slope", "2 * delta * input", "2 * delta",
            hint="you forgot the input, the second factor of the chain rule: the slope is 2 * delta * input."),
+    Mutant("delta_only", "slope", "return 2 * delta * input", "return delta",
+           hint="you returned delta (pred - goal), not the slope: multiply it by 2 and by the input, "
+                "2 * delta * input."),
+    Mutant("input_three", "slope", "2 * delta * input", "2 * delta * 3"),
     Mutant("goal_minus_pred", "slope", "predict(input, weight) - goal", "goal - predict(input, weight)",
            hint="delta points the wrong way: use delta = pred - goal, not goal - pred."),
     Mutant("uphill", "step", "weight - alpha", "weight + alpha",
@@ -29,6 +33,7 @@ MUTANTS = [
     Mutant("never_assigned", "train", "weight = step(weight, input, goal, alpha)\n        history.append(weight)",
            "history.append(step(weight, input, goal, alpha))",
            hint="the weight never changes: assign the result of step back to weight inside the loop."),
+    Mutant("running_example_only", "step", "slope(input, weight, goal)", "slope(3, weight, 10)"),
     Mutant("no_start", "train", "history = [weight]", "history = []"),
     Mutant("one_step_short", "train", "range(num_steps)", "range(num_steps - 1)"),
 ]

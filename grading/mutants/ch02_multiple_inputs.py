@@ -16,7 +16,9 @@ MUTANTS = [
     Mutant("sum_of_everything", "w_sum", SUM_LOOP, "    return sum(a) + sum(b)",
            hint="you added everything up; multiply matching entries, then add the products."),
     Mutant("return_in_loop", "w_sum", "        total += x * y\n    return total",
-           "        total += x * y\n        return total"),
+           "        total += x * y\n        return total",
+           hint="you returned inside the loop, after the first product: move `return total` after the loop "
+                "(one indentation level less)."),
     Mutant("squares_of_a", "w_sum", "total += x * y", "total += x * x"),
     # neural_network
     Mutant("inputs_only", "neural_network", "return w_sum(input, weights)", "return sum(input)",
@@ -30,6 +32,9 @@ MUTANTS = [
            hint="you added the number instead of multiplying by it."),
     Mutant("in_place", "ele_mul", "    return [number * entry for entry in vector]",
            "    for i in range(len(vector)):\n        vector[i] *= number\n    return vector"),
+    Mutant("list_times_number", "ele_mul", "return [number * entry for entry in vector]", "return vector * number",
+           hint="`vector * number` does not scale a list: a list times a whole number repeats the list, and "
+                "times any other number is an error. Multiply entry by entry: [number * entry for entry in vector]."),
     Mutant("sums", "ele_mul", "return [number * entry for entry in vector]",
            "return sum(number * entry for entry in vector)"),
     Mutant("sum_in_a_list", "ele_mul", "return [number * entry for entry in vector]",
@@ -63,8 +68,9 @@ MUTANTS = [
            "        deltas = weight_deltas(input, current, goal)\n"
            "        current[:] = update_weights(current, deltas, alpha)\n        history.append(current)\n"
            "    return history",
-           hint="every entry is the same list: you changed one list in place and appended it each time. "
-                "Append a new list at every step."),
+           hint="every entry is the same list: one list was changed in place and appended at every step. "
+                "Append a new list at every step (and if update_weights changes the list it was given, "
+                "fix update_weights first)."),
     Mutant("never_moves_on", "train", "weight_deltas(input, history[-1], goal)\n"
            "        history.append(update_weights(history[-1], deltas, alpha))",
            "weight_deltas(input, weights, goal)\n        history.append(update_weights(weights, deltas, alpha))",
@@ -75,6 +81,7 @@ MUTANTS = [
            "            new[i] -= alpha * delta * input[i]\n        history.append(new)\n    return history",
            hint="you updated a weight before computing every weight delta, so each weight saw a prediction "
                 "the previous one had already changed. Compute all the weight deltas first, then update."),
+    Mutant("global_goal", "train", "weight_deltas(input, history[-1], goal)", "weight_deltas(input, history[-1], 1)"),
     Mutant("uphill", "train", "update_weights(history[-1], deltas, alpha)",
            "update_weights(history[-1], deltas, -alpha)",
            hint="every step went uphill: either delta's sign is flipped (use delta = pred - goal) or the update's "

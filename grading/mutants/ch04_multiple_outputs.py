@@ -44,6 +44,8 @@ MUTANTS = [
     Mutant("in_place", "update_weights", "    return [w - alpha * wd for w, wd in zip(weights, weight_delta)]",
            "    for k, wd in enumerate(weight_delta):\n        weights[k] -= alpha * wd\n    return weights"),
     Mutant("alpha_divides", "update_weights", "w - alpha * wd", "w - wd / alpha"),
+    # the notebook's own alpha, input or targets where the parameters belong: right only for the example
+    Mutant("example_alpha", "update_weights", "w - alpha * wd", "w - 0.1 * wd"),
 
     Mutant("uphill", "train", "deltas(predict(input, weights), true)", "deltas(true, predict(input, weights))",
            hint="the weights walk away from their targets: the sign of delta and the sign of the update disagree. "
@@ -67,6 +69,8 @@ MUTANTS = [
            + _TRAIN_LOOP.replace("weights = update_weights", "weights[:] = update_weights"),
            hint="the history after the start is the same list, changed in place at every step: append a new list "
                 "at every step (update_weights must return a new list, not change the one it was given)."),
+    Mutant("example_input", "train", "predict(input, weights), true)", "predict(0.65, weights), true)"),
+    Mutant("example_targets", "train", "predict(input, weights), true)", "predict(input, weights), [0.1, 1, 0.1])"),
     Mutant("no_start", "train", "history = [list(weights)]", "history = []"),
     Mutant("one_step_short", "train", "range(num_steps)", "range(num_steps - 1)"),
 ]

@@ -20,6 +20,11 @@ MUTANTS = [
            hint="the result is transposed: you built out[i][j] = a[j] * b[i]. Row i belongs to a[i]: "
                 "out[i][j] = a[i] * b[j]."),
     Mutant("added", "outer_prod", "a_i * b_j", "a_i + b_j"),
+    Mutant("aliased_rows", "outer_prod", "    return [[a_i * b_j for b_j in b] for a_i in a]",
+           "    out = [[0] * len(b)] * len(a)\n    for i, a_i in enumerate(a):\n        for j, b_j in enumerate(b):\n"
+           "            out[i][j] = a_i * b_j\n    return out",
+           hint="every row is the same list: `[[0] * m] * n` repeats one row n times, so writing into one row "
+                "writes into all of them. Build each row anew: [[0] * m for _ in range(n)]."),
 
     Mutant("uphill", "update_matrix", "w - alpha * wd", "w + alpha * wd",
            hint="the sign is flipped: you added alpha * weight_delta. Subtract it."),

@@ -27,7 +27,9 @@ MUTANTS = [
     Mutant("off_by_one", "one_hot", "[labels]", "[labels.astype(int) - 1]",
            hint="off by one: the 1 for label d goes in column d (label 0 in column 0)."),
     Mutant("float64_targets", "one_hot", "np.eye(num_classes, dtype=np.float32)", "np.eye(num_classes)"),
-    Mutant("always_ten_classes", "one_hot", "np.eye(num_classes,", "np.eye(10,"),
+    Mutant("always_ten_classes", "one_hot", "np.eye(num_classes,", "np.eye(10,",
+           hint="you ignored num_classes: there are num_classes columns (10 for digits, 3 here), "
+                "e.g. np.eye(num_classes, dtype=np.float32)[labels]."),
     # predict: reshape where a transpose is needed is X @ W on a square W, and runs on any W
     Mutant("reshape_not_transpose", "predict", "X @ W.T", "X @ W.reshape(W.shape[1], W.shape[0])",
            hint="transposed weight layout: you computed X @ W, which treats W[i, j] as input i to output j; "
@@ -39,7 +41,9 @@ MUTANTS = [
     Mutant("percentage", "accuracy", "return float(", "return 100 * float(",
            hint="you returned a percentage; return the fraction (0.75, not 75)."),
     Mutant("fraction_wrong", "accuracy", "== labels", "!= labels", hint="you returned the fraction of wrong answers."),
-    Mutant("argmax_of_everything", "accuracy", "np.argmax(pred, axis=1)", "np.argmax(pred)"),
+    Mutant("argmax_of_everything", "accuracy", "np.argmax(pred, axis=1)", "np.argmax(pred)",
+           hint="np.argmax(pred) without axis gives one index into the whole flattened array; "
+                "np.argmax(pred, axis=1) gives each image's answer, one per row."),
     Mutant("max_not_argmax", "accuracy", "np.argmax(pred, axis=1)", "np.max(pred, axis=1)"),
     # sample_update
     Mutant("outer_transposed", "sample_update", "np.outer(delta, x)", "np.outer(x, delta)",
