@@ -105,11 +105,16 @@ def summary(chapter, namespace, notebook=None):
         print("Progress summary: left out while grading (the test cells above hold your scores).")
         return
     path = Path(notebook or Path.cwd() / f"{chapter}.ipynb")
-    if not path.is_file():
+    try:
+        rows, title = results(chapter, namespace, path), _title(path)
+    except FileNotFoundError:
         print(f"Progress summary: cannot find {path.name} in {path.parent}. The summary reads the exercises "
               "from the chapter's notebook: keep it in its chapter folder, under the name it was released with.")
         return
-    print(table(chapter, results(chapter, namespace, path), _title(path)))
+    except (OSError, ValueError, KeyError) as unreadable:  # a notebook file edited outside JupyterLab
+        print(f"Progress summary: cannot read the exercises from {path.name} ({type(unreadable).__name__}).")
+        return
+    print(table(chapter, rows, title))
 
 
 def report(chapter, namespace):
@@ -133,7 +138,8 @@ def run_check(exercise, namespace, owners):
         if missing.name in exercise.functions:
             return result(NOT_ATTEMPTED, f"{missing.name} is not defined yet: write it and run its cell")
         if missing.name in owners:
-            return result(FAILED, f"needs {owners[missing.name]}, which is not defined yet: run its cell first")
+            owner = owners[missing.name]
+            return result(FAILED, f"needs {owner}, which is not defined yet: finish {owner} and run its cell first")
         if culprit:
             return result(FAILED, f"{culprit} raised NameError: {missing}")
         return result(NOT_RUN, f"`{missing.name}` is not defined: run the cells above first")
@@ -144,7 +150,7 @@ def run_check(exercise, namespace, owners):
         if culprit:
             return result(FAILED, f"needs {owners[culprit]}, which is not written yet: do {owners[culprit]} first")
         return result(FAILED, _reason(unfinished, owners))
-    except Exception as failure:  # any answer may crash in any way: report it, go on with the next
+    except (Exception, SystemExit) as failure:  # any answer may crash in any way: report it, go on with the next
         return result(FAILED, _reason(failure, owners))
     return result(PASSED)
 

@@ -126,6 +126,15 @@ def test_each_exercise_gets_its_own_status(chapter):
     assert found["90.6 (written)"] == ("not answered yet", "your instructor grades it")
 
 
+def test_an_answer_whose_cell_did_not_run_is_named(chapter):
+    path, namespace = chapter
+    del namespace["square"]  # its cell was never run
+    found = statuses(progress.results("ch90_tiny", namespace, path))
+    assert found["90.3 square"] == ("not attempted", "square is not defined yet: write it and run its cell")
+    assert found["90.4 sum_of_squares"] == (
+        "failed", "needs 90.3 square, which is not defined yet: finish 90.3 square and run its cell first")
+
+
 def test_checks_leave_the_kernel_as_they_found_it(chapter):
     """No temporaries, printed lines, figures, rcParams or random draws escape a check."""
     path, namespace = chapter
