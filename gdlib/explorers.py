@@ -17,7 +17,7 @@ from matplotlib.ticker import SymmetricalLogLocator
 
 from gdlib import plots
 
-DPI = 90
+DPI = 90  # with figures under 9.6 inches wide, the lab shows them at full size
 WIDE = {"description_width": "initial"}
 
 
@@ -41,7 +41,7 @@ class Explorer:
 
         self.controls, self.draw, self.static, self.title = controls, draw, static, title
         self.output = widgets.Output()
-        self.widget = widgets.VBox([widgets.HBox(list(controls.values())), self.output])
+        self.widget = widgets.VBox([*controls.values(), self.output])  # one control per line, then the figure
         self.figure = None
         for control in controls.values():
             control.observe(self.update, names="value")
@@ -137,7 +137,7 @@ def learning_rate(train, *, input=20, goal=10, weight=2, alphas=ALPHAS, static_a
     }
 
     def draw(alpha, num_steps):
-        figure = _figure(11, 3.8)
+        figure = _figure(9.5, 3.6)
         curve_ax, steps_ax = figure.subplots(1, 2)
         run = descent_run(train, alpha, input=input, goal=goal, weight=weight, num_steps=num_steps)
         _draw_descent(run, curve_ax, steps_ax, input=input, goal=goal, alpha=alpha)
@@ -145,7 +145,7 @@ def learning_rate(train, *, input=20, goal=10, weight=2, alphas=ALPHAS, static_a
         return figure
 
     def static():
-        figure = _figure(13, 6.5)
+        figure = _figure(10.5, 6)
         axes = figure.subplots(2, len(static_alphas))
         for column, alpha in enumerate(static_alphas):
             run = descent_run(train, alpha, input=input, goal=goal, weight=weight)
@@ -228,13 +228,13 @@ def frozen_weight(train_frozen, error, weights, input, goal, *, names=("a", "b",
         return frozen_run(train_frozen, error, weights, input, goal, frozen=frozen, alpha=alpha, num_steps=num_steps)
 
     def draw(frozen, alpha, num_steps):
-        figure = _figure(13, 3.8)
+        figure = _figure(9.5, 3.4)
         axes = figure.subplots(1, 3)
         _draw_frozen(run(frozen, alpha, num_steps), axes, error, frozen=frozen, alpha=alpha, names=names)
         return figure
 
     def static():
-        figure = _figure(13, 3.4 * len(static_settings))
+        figure = _figure(10.5, 3.2 * len(static_settings))
         for row, (frozen, alpha) in zip(figure.subplots(len(static_settings), 3), static_settings):
             _draw_frozen(run(frozen, alpha), row, error, frozen=frozen, alpha=alpha, names=names)
         figure.suptitle("three settings (run the cell in JupyterLab to try others)")
@@ -258,6 +258,7 @@ def _draw_digit(W, X, labels, index, figure, *, view=None):
     top, bottom = figure.subfigures(2, 1, height_ratios=[1.6, 1]) if view else (figure, None)
     image_ax, bars_ax = top.subplots(1, 2, width_ratios=[1, 4])
     plots.image_grid(X[index][None, :784], axes=[image_ax], titles=[f"test image {index}: a {labels[index]}"])
+    image_ax.title.set_fontsize("medium")
     answer = int(np.argmax(scores))
     verdict = "right" if answer == labels[index] else "wrong"
     plots.score_bars(scores, ax=bars_ax, true=int(labels[index]),
@@ -288,14 +289,14 @@ def digit_picker(W, X, labels, *, per_digit=50):
 
     def draw(digit, example, view):
         index = int(np.flatnonzero(labels == digit)[example])
-        figure = _figure(12, 4.6)
+        figure = _figure(9.5, 4.4)
         _draw_digit(W, X, labels, index, figure, view=view)
         return figure
 
     def static():
         wrong = np.flatnonzero(np.argmax(np.asarray(X) @ np.asarray(W, dtype=np.float32).T, axis=1) != labels)
         shown = [0, int(np.flatnonzero(labels == 2)[0]), int(wrong[0])]
-        figure = _figure(12, 2.6 * len(shown) + 1.6)
+        figure = _figure(10.5, 2.4 * len(shown) + 1.5)
         *rows, weights = figure.subfigures(len(shown) + 1, 1, height_ratios=[2.6] * len(shown) + [1.6])
         for row, index in zip(rows, shown):
             _draw_digit(W, X, labels, index, row)
@@ -393,13 +394,13 @@ def batch_sizes(step, loss, X, y, W_start, *, epochs=5, seed=4):
         chosen = {"stochastic": 1, "full batch": n}.get(mode, size)
         name, runs = _mode_name(chosen, n), reference(epochs)
         runs[name] = run(chosen, epochs)
-        figure = _figure(12, 4)
+        figure = _figure(9.5, 3.8)
         _draw_runs(runs, *figure.subplots(1, 2), highlight=name)
         figure.suptitle(f"{name}, {epochs} epochs over {n:,} records (grey: the other runs)")
         return figure
 
     def static():
-        figure = _figure(12, 4)
+        figure = _figure(10.5, 3.8)
         _draw_runs(reference(epochs), *figure.subplots(1, 2))
         figure.suptitle(f"stochastic, mini-batch and full-batch descent, {epochs} epochs over {n:,} records")
         return figure

@@ -4,8 +4,10 @@ The learner's workspace holds each chapter's release notebook with the reference
 in, and one copy of chapter 1 with its classic mistake. JupyterLab is started by `make lab`
 (the learner's settings, the kernels' own matplotlib backend); Playwright drives Debian's
 Chromium (no browser download). For every chapter: Run All Cells, then no error is shown, and
-every figure the kernel produced is drawn on the page. The mistaken copy must show its check's
-message as a learner reads it. Screenshots go to $GD_SCREENSHOTS (default reports/browser/).
+every figure the kernel produced is drawn on the page; every explorer cell (gdlib.explorers) shows
+its widget with a figure, and moving one of its controls redraws that figure. The mistaken copy must
+show its check's message as a learner reads it. Screenshots go to $GD_SCREENSHOTS (default
+reports/browser/), one pair per explorer: as run, and after the control moved.
 """
 
 import json
@@ -98,6 +100,45 @@ def saved_images(workspace, path):
     return [sum("image/png" in o.get("data", {}) for o in c.outputs) for c in nb.cells if c.cell_type == "code"]
 
 
+def explorer_cells(workspace, path):
+    """The positions, among the code cells, of the cells that show an explorer."""
+    nb = nbformat.read(workspace / path, as_version=4)
+    return [k for k, c in enumerate(c for c in nb.cells if c.cell_type == "code") if "explorers." in c.source]
+
+
+def figure_source(cell):
+    """The data URL of the figure drawn inside a cell's widget, once it is there."""
+    image = cell.locator(".jupyter-widgets .jp-RenderedImage img").first
+    image.wait_for(state="visible", timeout=60_000)
+    return image.get_attribute("src")
+
+
+def move_one_control(page, cell):
+    """Click a toggle button that is not selected, or else step the first slider one notch right."""
+    buttons = cell.locator(".widget-toggle-buttons button:not(.mod-active)")
+    if buttons.count():
+        buttons.first.click()
+        return
+    cell.locator(".widget-slider .noUi-handle").first.focus()
+    page.keyboard.press("ArrowRight")
+
+
+def check_explorer(page, cell, name):
+    """The explorer's widget is drawn with its figure, and moving a control redraws the figure."""
+    cell.locator(".jp-OutputArea-output .jupyter-widgets").first.wait_for(state="visible", timeout=60_000)
+    assert cell.locator(".widget-slider, .widget-toggle-buttons").count(), f"{name}: the explorer shows no control"
+    before = figure_source(cell)
+    cell.scroll_into_view_if_needed()
+    cell.screenshot(path=str(SHOTS / f"{name}.png"))
+    move_one_control(page, cell)
+    deadline = time.monotonic() + 60
+    while figure_source(cell) == before:
+        assert time.monotonic() < deadline, f"{name}: moving a control did not redraw the figure"
+        time.sleep(0.5)
+    time.sleep(0.5)
+    cell.screenshot(path=str(SHOTS / f"{name}-moved.png"))
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_every_chapter_runs_in_the_lab_without_errors_and_draws_every_figure(lab, browser, chapter):
     base, workspace = lab
@@ -110,9 +151,16 @@ def test_every_chapter_runs_in_the_lab_without_errors_and_draws_every_figure(lab
         cells = notebook.locator(".jp-CodeCell")
         drawn = [cells.nth(k).locator(".jp-RenderedImage img").count() for k in range(cells.count())]
         expected = saved_images(workspace, path)
+        explorers = explorer_cells(workspace, path)
+        # an explorer's output holds the widget and a static figure: the lab draws the widget's figure instead
+        for k in explorers:
+            drawn[k], expected[k] = cells.nth(k).locator(".jupyter-widgets .jp-RenderedImage img").count(), 1
         assert sum(expected) > 0 and drawn == expected, f"{chapter}: images drawn {drawn}, produced {expected}"
+        for n, k in enumerate(explorers):
+            check_explorer(page, cells.nth(k), f"{chapter}-explorer{'-' + str(n) if n else ''}")
         with open(SHOTS / "figures.txt", "a") as summary:  # for the record: what a learner saw, per chapter
-            summary.write(f"{chapter}: {sum(drawn)} figures drawn in {len(drawn)} code cells\n")
+            summary.write(f"{chapter}: {sum(drawn)} figures drawn in {len(drawn)} code cells, "
+                          f"{len(explorers)} explorer(s) redrawn by their controls\n")
     finally:
         page.close()
 
