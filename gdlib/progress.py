@@ -33,6 +33,7 @@ PASSED, FAILED, NOT_ATTEMPTED, NOT_RUN = "passed", "failed", "not attempted", "n
 CLOSING = ("Hidden tests also run, on fresh inputs, when your notebook is graded, and your instructor "
            "grades the written answers: passing here is not yet full marks.")
 REPORT_MARKER = "gdlib-progress-report:"
+TIMED_OUT = "its check cell ran out of time: does a loop in your answer never end?"
 # a grading run's kernel (grading/sandbox/kernel.sh, grading/run.py): the test cells' scores are the result there
 GRADING_VARIABLES = ("GD_SANDBOXED", "GD_GRADING_RUN")
 
@@ -91,11 +92,16 @@ def read_cells(path):
     return json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
 
 
-def results(chapter, namespace, notebook=None):
-    """Run every exercise's visible checks against ``namespace``; return one ``Result`` each."""
+def results(chapter, namespace, notebook=None, timed_out=()):
+    """Run every exercise's visible checks against ``namespace``; return one ``Result`` each.
+
+    The checks in ``timed_out`` (grade ids) are not run again: they already ran out of time once.
+    """
     listed = exercises(read_cells(notebook or Path.cwd() / f"{chapter}.ipynb"))
     owners = {name: exercise.label for exercise in listed for name in exercise.functions}
-    return [_written_result(exercise) if exercise.written else run_check(exercise, namespace, owners)
+    return [_written_result(exercise) if exercise.written
+            else Result(exercise.label, exercise.grade_id, exercise.points, FAILED, TIMED_OUT)
+            if exercise.grade_id in timed_out else run_check(exercise, namespace, owners)
             for exercise in listed]
 
 
@@ -117,9 +123,9 @@ def summary(chapter, namespace, notebook=None):
     print(table(chapter, rows, title))
 
 
-def report(chapter, namespace):
+def report(chapter, namespace, timed_out=()):
     """Print the results as one line of JSON (what `make progress` reads from the kernel)."""
-    print(REPORT_MARKER + json.dumps([asdict(result) for result in results(chapter, namespace)]))
+    print(REPORT_MARKER + json.dumps([asdict(result) for result in results(chapter, namespace, None, timed_out)]))
 
 
 def run_check(exercise, namespace, owners):
@@ -297,7 +303,7 @@ def _points(value):
 
 # `make progress`: every chapter of a workspace, executed headless as saved
 
-REPORT_CELL = "from gdlib import progress as _gd_progress\n_gd_progress.report({chapter!r}, globals())"
+REPORT_CELL = "from gdlib import progress as _gd_progress\n_gd_progress.report({chapter!r}, globals(), {timed_out!r})"
 SYNTAX_ERRORS = {"SyntaxError", "IndentationError", "TabError"}
 
 
@@ -329,9 +335,16 @@ def run_notebook(path, timeout=300):
         run.fatal = f"the notebook file cannot be read ({type(unreadable).__name__}: {_first_line(unreadable)})"
         return run
     nb.cells = [cell for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade_id") != SUMMARY_CELL]
-    nb.cells.append(nbformat.v4.new_code_cell(REPORT_CELL.format(chapter=run.chapter)))
+    nb.cells.append(nbformat.v4.new_code_cell())
     listed = exercises(nb.cells)
     errors, current = {}, {}
+
+    def starting(cell, cell_index):
+        current.update(index=cell_index)
+        if cell_index == len(nb.cells) - 1:  # the report: checks that ran out of time are not run twice
+            timed_out = [nb.cells[index].metadata.get("nbgrader", {}).get("grade_id")
+                         for index, (name, _) in errors.items() if name == "Timeout"]
+            cell.source = REPORT_CELL.format(chapter=run.chapter, timed_out=timed_out)
 
     def executed(cell, cell_index, execute_reply):
         content = execute_reply.get("content", {}) if execute_reply else {}
@@ -346,7 +359,7 @@ def run_notebook(path, timeout=300):
         nb, timeout=timeout, kernel_name="python3", allow_errors=True, record_timing=False, log=logger,
         interrupt_on_timeout=True,
         error_on_timeout={"ename": "Timeout", "evalue": f"the cell ran longer than {timeout} s", "traceback": []},
-        on_cell_start=lambda cell, cell_index: current.update(index=cell_index),
+        on_cell_start=starting,
         on_cell_executed=executed, resources={"metadata": {"path": str(path.parent)}})
     try:
         client.execute(stderr=subprocess.DEVNULL)  # the kernel's own log lines; what failed is in the table

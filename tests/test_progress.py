@@ -218,3 +218,13 @@ def test_a_kernel_crash_is_reported_and_the_other_chapters_still_run(tmp_path, c
     assert "ch90_tiny   2 / 6             2 / 8\n" in printed  # the demo cell ran: its check passes
     assert "ch90_tiny   90.2 halve           failed: halve(4) is wrong." in printed
     assert progress.CLOSING in printed
+
+
+@pytest.mark.slow
+def test_a_check_that_never_ends_is_failed_and_not_run_again(tmp_path):
+    nb = tiny_chapter()
+    nb.cells[6].source = "def halve(x):\n    while True:\n        pass"
+    run = progress.run_notebook(saved(tmp_path, nb), timeout=15)  # the setup cell must not run out of time
+    found = statuses(run.rows)
+    assert not run.fatal and found["90.2 halve"] == ("failed", progress.TIMED_OUT)
+    assert found["90.1 double"] == ("passed", "") and found["90.5 inverse"][0] == "failed"
