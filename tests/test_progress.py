@@ -228,3 +228,36 @@ def test_a_check_that_never_ends_is_failed_and_not_run_again(tmp_path):
     found = statuses(run.rows)
     assert not run.fatal and found["90.2 halve"] == ("failed", progress.TIMED_OUT)
     assert found["90.1 double"] == ("passed", "") and found["90.5 inverse"][0] == "failed"
+
+
+def test_workspace_table_sums_up_each_chapter():
+    def row(label, status, reason="", points=1, written=False):
+        return progress.Result(label, label, points, status, reason, written)
+
+    runs = [progress.ChapterRun("ch01_one", [row("1.1 a", "passed"), row("1.2 b", "failed", "b(1) is wrong.", 2),
+                                             row("1.3 (written)", "answered", written=True)]),
+            progress.ChapterRun("ch02_two", [row("2.1 c", "not attempted", "c still raises NotImplementedError")]),
+            progress.ChapterRun("ch03_three", fatal="the kernel died while running a cell"),
+            progress.ChapterRun("ch04_four", [row("4.1 d", "passed")], problems=["SyntaxError in a cell: oops"])]
+    assert progress.workspace_table(runs).splitlines() == [
+        "  chapter     exercises passed  visible points",
+        "  ch01_one    1 / 2             1 / 3",
+        "  ch02_two    0 / 1             0 / 1  not started",
+        "  ch03_three  could not run: the kernel died while running a cell",
+        "  ch04_four   1 / 1             1 / 1",
+        "",
+        "Exercises to finish (each check cell in the notebook shows the whole message):",
+        "  ch01_one    1.2 b  failed: b(1) is wrong.",
+        "",
+        "Cells that could not run:",
+        "  ch04_four: SyntaxError in a cell: oops",
+        "",
+        "Written answers: 1 of 1 answered; your instructor grades them.",
+        "",
+        progress.CLOSING,
+    ]
+
+
+def test_make_progress_without_a_workspace_says_what_to_run(tmp_path, capsys):
+    assert progress.main([str(tmp_path / "workspace")]) == 2
+    assert "`make lab` copies the course there" in capsys.readouterr().err
