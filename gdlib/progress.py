@@ -176,9 +176,11 @@ def table(chapter, rows, title=None):
 
 
 def _written_result(exercise):
-    status = "answered" if exercise.answered else "not answered yet"
-    return Result(exercise.label, exercise.grade_id, exercise.points, status,
-                  "your instructor grades it", written=True)
+    if exercise.answered:
+        status, reason = "answered", "your instructor grades it"
+    else:  # read from the file: an answer typed but not yet saved is not seen
+        status, reason = "not answered yet", "write it where it says YOUR ANSWER HERE, then save the notebook"
+    return Result(exercise.label, exercise.grade_id, exercise.points, status, reason, written=True)
 
 
 def _status(row):

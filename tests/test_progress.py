@@ -123,7 +123,8 @@ def test_each_exercise_gets_its_own_status(chapter):
         "failed", "needs 90.3 square, which is not written yet: do 90.3 square first")
     assert found["90.5 inverse"] == ("failed", "inverse raised ZeroDivisionError: division by zero")
     assert found["Checking the scaled data"] == ("not run", "`scaled` is not defined: run the cells above first")
-    assert found["90.6 (written)"] == ("not answered yet", "your instructor grades it")
+    assert found["90.6 (written)"] == (
+        "not answered yet", "write it where it says YOUR ANSWER HERE, then save the notebook")
 
 
 def test_an_answer_whose_cell_did_not_run_is_named(chapter):
