@@ -163,7 +163,7 @@ def run_mutant(chapter, mutant):
         except Exception as error:  # what the mutant raises, recorded, then checked as usual
             record(name, {"raises": f"{type(error).__name__}: {error}"})
 
-            def again():
+            def again(error=error):  # the same error again, without calling the answer twice
                 raise error
             return originals[1](again, name=name)
 
