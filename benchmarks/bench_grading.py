@@ -2,7 +2,7 @@
 
 A temporary course holds chapter 1 and a class of synthetic students who worked in the release
 notebook, in a fixed rotation: one typed the reference answers, one handed it in untouched, one
-made chapter 1's classic mistake (tests/mistakes.py). Identical fresh copies of that course are
+made chapter 1's classic mistake (MISTAKES in grading/samples.py). Identical fresh copies of that course are
 graded, one per method, each with a fresh gradebook made by the Makefile's `gradebook.db`
 target (untimed); only the grading command is timed:
 
@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
+sys.path[:0] = [str(ROOT)]
 
 import nbformat  # noqa: E402
 import nbgrader  # noqa: E402
@@ -51,8 +51,7 @@ from nbgrader.api import MissingEntry  # noqa: E402
 
 from grading import sandbox  # noqa: E402
 from grading.run import gradebook  # noqa: E402
-from grading.samples import answered, copy_course, make_command as make, points_of, reference_answers  # noqa: E402
-from mistakes import MISTAKES  # noqa: E402
+from grading.samples import MISTAKES, answered, copy_course, make_command as make, points_of, reference_answers  # noqa: E402
 
 CHAPTER = "ch01_one_weight"
 KINDS = ("reference", "untouched", "mistake")  # the rotation of the synthetic class

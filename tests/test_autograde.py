@@ -2,7 +2,7 @@
 
 A temporary copy of the course gets, for every chapter, three students who worked in the
 *release* notebook: one typed the reference answers, one handed it in untouched, one made the
-chapter's classic mistake (tests/mistakes.py). `make autograde feedback grades` must give them
+chapter's classic mistake (MISTAKES in grading/samples.py). `make autograde feedback grades` must give them
 full, zero and partial marks, the feedback must show the diagnostic, and the gradebook and the
 CSV export must agree.
 """
@@ -23,8 +23,7 @@ from grading.hidden import collector
 from grading.mutants import alternatives_of
 from grading.report import REASON_CODES, stored_reasons
 from grading.run import gradebook
-from grading.samples import answered, copy_course, liar_answers, make_command, points_of, reference_answers
-from mistakes import MISTAKES
+from grading.samples import MISTAKES, answered, copy_course, liar_answers, make_command, points_of, reference_answers
 
 pytestmark = pytest.mark.grading
 
@@ -126,7 +125,7 @@ def test_untouched_release_gets_zero(graded_course, chapter):
 
 def test_classic_mistake_gets_partial_credit(graded_course, chapter):
     mistake = MISTAKES.get(chapter)
-    assert mistake, f"tests/mistakes.py has no classic mistake for {chapter}"
+    assert mistake, f"MISTAKES in grading/samples.py has no classic mistake for {chapter}"
     points = points_of(chapter)
     expected = {grade_id: 0 if grade_id in mistake.failing else value for grade_id, value in points.items()}
     assert autograded_scores(graded_course, chapter, "mistake") == expected

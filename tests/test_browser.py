@@ -21,8 +21,7 @@ import nbformat
 import pytest
 
 from conftest import CHAPTERS, CHROMIUM, ROOT
-from grading.samples import answered, copy_course, make_command, reference_answers
-from mistakes import MISTAKES
+from grading.samples import MISTAKES, answered, copy_course, make_command, reference_answers
 from test_workspace import free_port, wait_for_contents
 
 SHOTS = Path(os.environ.get("GD_SCREENSHOTS", ROOT / "reports" / "browser"))

@@ -34,8 +34,7 @@ import nbformat
 import pytest
 
 from conftest import CHROMIUM, ROOT
-from grading.samples import answered, copy_course, make_command, points_of, reference_answers
-from mistakes import MISTAKES
+from grading.samples import MISTAKES, answered, copy_course, make_command, points_of, reference_answers
 
 CHAPTER = "ch01_one_weight"
 SHOTS = Path(os.environ.get("GD_SCREENSHOTS", ROOT / "reports" / "hub"))

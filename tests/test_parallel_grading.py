@@ -15,8 +15,7 @@ import pytest
 
 from grading import parallel, preflight, sandbox, settings
 from grading.run import Outcome, gradebook, only
-from grading.samples import answered, copy_course, liar_answers, make_command, reference_answers
-from mistakes import MISTAKES
+from grading.samples import MISTAKES, answered, copy_course, liar_answers, make_command, reference_answers
 
 pytestmark = pytest.mark.grading
 

@@ -5,8 +5,8 @@ gradebook.db, one with DB_URL naming a fresh database on the private test server
 (tests/postgres.py). Both run `make autograde feedback grades`; the Postgres one must give the
 same scores and reason codes, keep its gd_lost_points rows in Postgres, never create gradebook.db,
 and export grades.csv with every status. The students: a right answer, the classic wrong one
-(tests/mistakes.py), which also prints DB_URL and knocks on the database's port from inside the
-sandbox, and a broken one (its predict kills the kernel, and every test needs it: not graded).
+(MISTAKES in grading/samples.py), which also prints DB_URL and knocks on the database's port
+from inside the sandbox, and a broken one (its predict kills the kernel, and every test needs it: not graded).
 Postgres also knows a student who handed nothing in.
 """
 
@@ -25,8 +25,7 @@ from nbgrader.api import Gradebook
 
 from grading import database, sandbox, settings
 from grading.report import REASON_CODES, REASONS, stored_reasons
-from grading.samples import answered, copy_course, make_command, points_of, reference_answers, with_mistake
-from mistakes import MISTAKES
+from grading.samples import MISTAKES, answered, copy_course, make_command, points_of, reference_answers, with_mistake
 
 pytestmark = pytest.mark.grading
 

@@ -8,8 +8,7 @@ from nbclient import NotebookClient
 
 from conftest import ROOT
 from gdlib import progress
-from grading.samples import answered, make_command, reference_answers, release_notebook
-from mistakes import MISTAKES
+from grading.samples import MISTAKES, answered, make_command, reference_answers, release_notebook
 
 # executes released chapters (seconds each): the notebooks tier
 pytestmark = pytest.mark.notebooks
