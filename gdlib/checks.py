@@ -13,6 +13,7 @@ typed into the reference answer, really returns (see grading/mutants/).
 
 import copy
 import json
+import traceback
 from importlib import resources
 
 import numpy as np
@@ -24,8 +25,47 @@ _current = {"chapter": None, "exercise": None}
 
 
 def chapter(name):
-    """Use chapter ``name``'s mistake tables for the checks that follow (the setup cell calls it)."""
+    """Use chapter ``name``'s mistake tables for the checks that follow (the setup cell calls it).
+
+    In a notebook it also makes an answer that is not written yet (it still raises the released
+    ``raise NotImplementedError()``) show as a few short lines saying so, not as a traceback.
+    """
     _current.update(chapter=name, exercise=None)
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((NotImplementedError,), _show_unwritten_answer)
+
+
+RELEASED_STUB = "raise NotImplementedError()"
+
+
+def _show_unwritten_answer(shell, etype, value, tb, tb_offset=None):
+    """IPython's rendering of a NotImplementedError: a few short lines for a released stub, else as
+    usual. It shows the error itself (an error output, so nbgrader still counts the cell as failed)."""
+    lines = unwritten_answer_message(tb)
+    red, plain = "\x1b[1;31m", "\x1b[0m"
+    if lines is None:
+        shown = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
+    else:
+        shown = [f"{red}Not written yet:{plain} {lines[0]}", *lines[1:]]
+    shell._showtraceback(etype, value, shown)
+    return shown
+
+
+def unwritten_answer_message(tb):
+    """What to do, in short lines, when the innermost frame of ``tb`` is a released stub; else None."""
+    frames = traceback.extract_tb(tb)
+    if not frames or (frames[-1].line or "").strip() != RELEASED_STUB:
+        return None
+    function, label = frames[-1].name, _current["exercise"]
+    return [label if label and label.split()[-1] == function else function,
+            f"{function} still raises NotImplementedError, as it was handed out.",
+            f"Write your code in its answer cell in place of `{RELEASED_STUB}`,",
+            "run that cell, then run this one again."]
 
 
 def exercise(label, what=""):

@@ -140,6 +140,31 @@ def test_a_failing_check_shows_as_its_message_alone_in_a_notebook():
     assert "Traceback" not in shown and "checks.py" not in shown and "expect_close(" not in shown
 
 
+def test_an_answer_not_written_yet_shows_as_one_sentence_in_a_notebook():
+    import nbformat
+    from nbclient import NotebookClient
+
+    cell = nbformat.v4.new_code_cell
+    nb = nbformat.v4.new_notebook(cells=[
+        cell("from gdlib import checks\nchecks.chapter('ch01_one_weight')"),
+        cell("def step(weight):\n    # YOUR CODE HERE\n    raise NotImplementedError()"),
+        cell("checks.exercise('Exercise 1.4 step')\nchecks.expect_close(step(2), 2.24, name='step(2)')"),
+        cell("def train():\n    raise NotImplementedError()\ntrain()"),  # after 1.4's checks: no stale label
+        cell("def other():\n    raise NotImplementedError('not this course')\nother()"),
+    ])
+    NotebookClient(nb, kernel_name="python3", allow_errors=True).execute()
+    errors = [[o for o in c.outputs if o.output_type == "error"] for c in nb.cells]
+    (checked,), (tried,), (other,) = errors[2], errors[3], errors[4]
+    assert checked.ename == "NotImplementedError"  # still an error: nbgrader fails the cell
+    assert checked.traceback == ["\x1b[1;31mNot written yet:\x1b[0m Exercise 1.4 step",
+                                 "step still raises NotImplementedError, as it was handed out.",
+                                 "Write your code in its answer cell in place of `raise NotImplementedError()`,",
+                                 "run that cell, then run this one again."]
+    assert tried.traceback[:2] == ["\x1b[1;31mNot written yet:\x1b[0m train",
+                                   "train still raises NotImplementedError, as it was handed out."]
+    assert "not this course" in "\n".join(other.traceback) and len(other.traceback) > 1  # any other error: as usual
+
+
 @pytest.mark.parametrize("got, expected", [(np.arange(9.0), np.arange(9.0).reshape(3, 3)),
                                            ([1, 2, 3], [[1, 2, 3], [1, 2, 3], [1, 2, 3]]),
                                            ([-1, -2, -3], [[1, 2, 3], [1, 2, 3], [1, 2, 3]])])
