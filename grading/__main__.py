@@ -88,7 +88,7 @@ def autograde(parser, args):
         print("WARNING: grading WITHOUT the sandbox: student code runs with your permissions.", file=sys.stderr)
     outcomes = run.autograde(course, assignments, chosen)
     folder = Path("reports") / (f"shard-{shard.index}-of-{shard.count}" if shard.count > 1 else "")
-    rows = report.write(course, outcomes, chosen.cell_timeout, folder=course / folder)
+    rows = report.write(course, outcomes, folder=course / folder)
     summarize(outcomes, rows, folder)
 
 

@@ -29,7 +29,7 @@ import sqlalchemy
 from nbgrader.api import Assignment, Grade, Gradebook, GradeCell, SubmittedAssignment, SubmittedNotebook
 
 from grading import database, settings
-from grading.report import REASONS
+from grading.report import REASONS, spreadsheet_safe
 
 STATUSES = ("graded", "missing", "needs manual grading", "not graded")
 IDENTITY = ("student_id", "lms_user_id", "last_name", "first_name", "email")
@@ -155,7 +155,7 @@ def write_csv(path, rows, columns):
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, quoting=csv.QUOTE_MINIMAL)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(spreadsheet_safe(row) for row in rows)
 
 
 def export(book, course, long_path, wide_path):

@@ -15,7 +15,7 @@ from nbconvert.preprocessors import Preprocessor
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor, SaveAutoGrades
 from traitlets import Integer
 
-from grading import hidden, settings
+from grading import hidden, notes, settings
 from grading.hidden import collector, judge
 from grading.sandbox import PrivateIpcKernelManager, budget_spent, death_reason
 
@@ -96,12 +96,16 @@ class ResilientExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         self._fatal, self._deaths, self._started = set(), 0, time.monotonic()
         self._interrupted_at = None
+        self._notes = {}  # cell index -> (reason code, reason): what only the grader knows (grading/notes.py)
         return super().preprocess(nb, resources, km)
 
     def preprocess_cell(self, cell, resources, index):
         stubborn = False
         try:
-            return super().preprocess_cell(cell, resources, index)
+            done = super().preprocess_cell(cell, resources, index)
+            if self._interrupted_at is not None:  # this grader interrupted it at its timeout
+                self._notes[index] = ("timeout", f"timeout: the cell ran past {self.timeout_of(cell)} s")
+            return done
         except (DeadKernelError, CellTimeoutError) as error:
             if isinstance(error, CellTimeoutError):  # interrupted at its timeout, the cell went on running
                 if self._interrupted_at is None:
@@ -115,9 +119,11 @@ class ResilientExecute(Execute):
                    "the cells after it ran in a fresh kernel")
             cell.outputs.append(nbformat.v4.new_output("error", ename="CellTimeoutError", evalue=why,
                                                        traceback=[f"CellTimeoutError: {why}"]))
+            self._notes[index] = ("timeout", f"timeout: the cell ran past {self.timeout_of(cell)} s")
         else:
             cell.outputs.append(nbformat.v4.new_output(
                 "error", ename="KernelDied", evalue=self._why(), traceback=[f"KernelDied: {self._why()}"]))
+            self._notes[index] = ("killed", self._why().split(", while running")[0])
         return cell, self.resources
 
     async def async_execute_cell(self, *args, **kwargs):
@@ -201,11 +207,13 @@ class JudgedExecute(ResilientExecute):
                 self._tests[index] = cell.metadata["nbgrader"]["grade_id"]
                 cell.source = without_hidden_tests(cell.source)
         nb, resources = super().preprocess(nb, resources, km)
-        for index, grade_id in self._tests.items():
+        for index in self._tests:
             if index not in self._verdicts and not has_error(nb.cells[index]):
-                fail(nb.cells[index], grade_id, "this test cell did not run, so its hidden test could not either")
+                self._fail(index, nb.cells[index], "this test cell did not run, so its hidden test could not either")
         resources["gd_verdicts"] = {grade_id: self._verdicts.get(index, False)
                                     for index, grade_id in self._tests.items()}
+        resources["gd_notes"] = {grade_id: self._notes[index] for index, grade_id in self._tests.items()
+                                 if index in self._notes}
         return nb, resources
 
     def preprocess_cell(self, cell, resources, index):
@@ -215,8 +223,18 @@ class JudgedExecute(ResilientExecute):
             message = self._judge(index, grade_id)
             self._verdicts[index] = message is None
             if message:
-                fail(cell, grade_id, message)
+                self._fail(index, cell, message)
         return cell, resources
+
+    def _fail(self, index, cell, message):
+        """Fail the test cell ``cell`` (at ``index``) with ``message``, and note why for the report."""
+        grade_id = self._tests[index]
+        fail(cell, grade_id, message)
+        first = f"hidden test {grade_id}: {message}".splitlines()[0][:300]
+        if message.startswith("the hidden test ran past"):
+            self._notes[index] = ("timeout", "timeout: " + first)
+        else:
+            self._notes[index] = ("wrong_answer", "wrong answer: " + first)
 
     def _judge(self, index, grade_id):
         try:
@@ -256,6 +274,8 @@ class JudgedSaveAutoGrades(SaveAutoGrades):
         passed = resources.get("gd_verdicts", {}).get(grade_id, False) and not has_error(cell)
         grade.auto_score = float(cell.metadata["nbgrader"]["points"]) if passed else 0.0
         grade.needs_manual_grade = grade.manual_score is not None
+        notes.record(self.gradebook, self.assignment_id, self.student_id, grade_id,
+                     resources.get("gd_notes", {}).get(grade_id))
         self.gradebook.db.commit()
 
 

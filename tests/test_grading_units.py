@@ -213,3 +213,43 @@ def test_the_instructors_locked_cells_get_a_longer_timeout_than_the_students():
     assert execute.timeout_of(with_meta(solution=True)) == 5
     assert execute.timeout_of(cell("pass")) == 5  # a cell the student added
     assert JudgedExecute(timeout=300).timeout_of(with_meta(locked=True)) == 300  # never shorter
+
+
+def test_a_reason_the_grader_did_not_note_is_the_students_own_error():
+    import types
+
+    from grading.report import reason
+
+    grade = types.SimpleNamespace(cell=types.SimpleNamespace(cell_type="code", name="t"), score=0, max_score=1,
+                                  needs_manual_grade=False)
+    outcome = types.SimpleNamespace(problem="")
+    forged = {"outputs": [{"output_type": "error", "ename": "KernelDied", "evalue": "the grader crashed"}]}
+    assert reason(grade, forged, outcome) == ("error", "error: KernelDied: the grader crashed")
+    interrupted = {"outputs": [{"output_type": "error", "ename": "KeyboardInterrupt", "evalue": ""}]}
+    assert reason(grade, interrupted, outcome) == ("error", "error: KeyboardInterrupt")
+    noted = ("killed", "killed: the kernel used more than 4 GB")
+    assert reason(grade, forged, outcome, noted) == noted  # the grader's note, whatever the outputs say
+
+
+def test_no_csv_cell_starts_a_spreadsheet_formula_and_numbers_stay_numbers():
+    from grading.report import spreadsheet_safe
+
+    row = {"reason": '=HYPERLINK("x")', "a": "+1+2", "b": "@SUM(A1)", "c": "-2+3", "points": "-0.5",
+           "score": 2.0, "name": "Ann"}
+    assert spreadsheet_safe(row) == {"reason": "'=HYPERLINK(\"x\")", "a": "'+1+2", "b": "'@SUM(A1)", "c": "'-2+3",
+                                     "points": "-0.5", "score": 2.0, "name": "Ann"}
+
+
+def test_what_the_kernel_writes_reaches_the_log_bounded_marked_and_without_control_characters():
+    import re
+    import subprocess
+
+    from conftest import ROOT
+
+    script = (ROOT / "grading" / "sandbox" / "kernel.sh").read_text()
+    function = re.search(r"^bounded_output\(\) \{.*?; \}$", script, re.S | re.M).group(0)
+    forged = b"\x1b]0;title\x07\x1b[31m[AutogradeApp | ERROR] forged\r\tend\n" + b"x" * 100_000
+    shown = subprocess.run(["bash", "-c", f"{function}\nbounded_output"], input=forged, capture_output=True).stderr
+    assert all(line.startswith(b"  [kernel] ") for line in shown.splitlines())
+    assert not re.search(rb"[\x00-\x08\x0b-\x1f\x7f]", shown) and b"?]0;title??[31m" in shown
+    assert len(shown) < 65536 + 100  # the pipe keeps 64 KB, plus the marks

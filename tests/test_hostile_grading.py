@@ -238,7 +238,16 @@ def build_class(course, listener_port):
     nb = answered(CHAPTER, R)
     nb.cells.insert(0, nbformat.v4.new_code_cell(SLOW_IMPORTS.format(seconds=CELL_TIMEOUT + 3)))
     submit("zh_slow_setup", nb, 8)
+
+    # an error named like the grader's own, its message a spreadsheet formula: the report must call
+    # it the student's error, never "killed", and no CSV cell may start a formula
+    forged = ("class KernelDied(Exception):\n    pass\n\n\ndef predict(input, weight):\n"
+              f"    raise KernelDied({FORMULA!r})")
+    submit("zi_forged_reason", answered(CHAPTER, dict(R, predict=forged)), 1)
     return students
+
+
+FORMULA = '=HYPERLINK("http://example.invalid/appeal","the grader crashed: click to appeal")'
 
 
 SLOW_IMPORTS = '''import builtins, time
@@ -331,6 +340,16 @@ def evidence(course, student):
     texts = [o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     line = next(line for text in texts for line in text.splitlines() if line.startswith("EVIDENCE "))
     return json.loads(line.removeprefix("EVIDENCE "))
+
+
+def test_an_error_named_like_the_graders_is_the_students_own_and_no_csv_cell_is_a_formula(graded):
+    lost = codes(graded["course"], "zi_forged_reason")
+    assert lost and "killed" not in lost.values() and lost["predict_multiplies"] == "error"
+    for name in ["exercises.csv", "submissions.csv", "pass_rates.csv"]:
+        for row in report_rows(graded["course"], name):
+            assert not any(value.startswith(("=", "+", "@")) for value in row.values()), (name, row)
+    assert any(row["reason"].startswith("'=HYPERLINK") or FORMULA in row["reason"]
+               for row in report_rows(graded["course"], "exercises.csv") if row["student"] == "zi_forged_reason")
 
 
 def test_every_graded_student_gets_exactly_the_expected_score(graded):

@@ -127,9 +127,11 @@ case "${GD_SANDBOX_CGROUPS:-none}" in
 esac
 
 # what the kernel writes to its own stdout and stderr (a crash before ipykernel captures them)
-# reaches the grader's log through a pipe, at most 64 KB and every line marked as the kernel's:
-# the kernel holds no file of the grader's, so it can neither flood nor forge reports/nbgrader.log
-bounded_output() { { head -c 65536; cat >/dev/null; } | sed -u 's/^/  [kernel] /' >&2; }
+# reaches the grader's log through a pipe, at most 64 KB, control characters shown as '?' (no
+# terminal escape reaches whoever reads the log) and every line marked as the kernel's: the kernel
+# holds no file of the grader's, so it can neither flood nor forge reports/nbgrader.log
+bounded_output() { { head -c 65536; cat >/dev/null; } | LC_ALL=C tr '\000-\010\013-\037\177' '?' \
+  | sed -u 's/^/  [kernel] /' >&2; }
 
 (
   for group in "${groups[@]}"; do echo "$BASHPID" > "$group/cgroup.procs"; done
