@@ -11,6 +11,7 @@ keyed by exercise and check name; ``make mistakes`` writes them from what each m
 typed into the reference answer, really returns (see grading/mutants/).
 """
 
+import contextlib
 import copy
 import json
 import traceback
@@ -74,6 +75,18 @@ def exercise(label, what=""):
     ``what`` says in a few words what the checks check, for whoever reads the cell.
     """
     _current["exercise"] = label
+
+
+@contextlib.contextmanager
+def no_exercise_named():
+    """Checks run inside start with no exercise named (a cell that names none inherits no label);
+    afterwards the exercise named before is current again (gdlib.progress re-runs checks so)."""
+    named = _current["exercise"]
+    _current["exercise"] = None
+    try:
+        yield
+    finally:
+        _current["exercise"] = named
 
 
 def mistakes_of(name, chapter_name=None, exercise_label=None):

@@ -25,6 +25,8 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from gdlib import checks
+
 SUMMARY_CELL = "progress_summary"  # grade_id of the summary cell; `make progress` runs its own instead
 HIDDEN_REGION = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
 EXERCISE_HEADING = re.compile(r"Exercise\s+(\d+(?:\.\d+)*)\b:?\s*(.*)$")
@@ -234,7 +236,8 @@ def _failing_line(failure):
 
 @contextlib.contextmanager
 def _isolated():
-    """Swallow what a check prints or warns; undo what it does to matplotlib and NumPy's global seed."""
+    """Swallow what a check prints or warns; undo what it does to matplotlib, NumPy's global seed and
+    the exercise the checks name."""
     plt, numpy = sys.modules.get("matplotlib.pyplot"), sys.modules.get("numpy")
     figures = set(plt.get_fignums()) if plt else set()
     seed = numpy.random.get_state() if numpy else None
@@ -242,6 +245,7 @@ def _isolated():
         stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
         stack.enter_context(contextlib.redirect_stderr(io.StringIO()))
         stack.enter_context(warnings.catch_warnings())
+        stack.enter_context(checks.no_exercise_named())
         if plt:
             stack.enter_context(plt.rc_context())
         try:
