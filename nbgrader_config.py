@@ -41,23 +41,34 @@ from nbgrader.converters.autograde import Autograde  # noqa: E402
 from nbgrader.converters.generate_feedback import GenerateFeedback  # noqa: E402
 
 from grading.preprocessors import (  # noqa: E402
-    HideHiddenTests, JudgedExecute, JudgedSaveAutoGrades, TruncateLongOutputs)
+    HideHiddenTests,
+    JudgedExecute,
+    JudgedSaveAutoGrades,
+    TextAndImageOutputs,
+    TruncateLongOutputs,
+)
 
 # the kernel only runs the visible checks and answers the hidden tests' requests; JudgedExecute
 # decides every test cell in this process and JudgedSaveAutoGrades scores by its verdicts alone.
-# A kernel that dies costs only the cells that need what killed it; outputs: at most 1,000
-# lines per cell (LimitOutput), 20,000 characters of plain text per output, and rich outputs (HTML,
-# images) kept whole up to 2,000,000 characters or replaced whole by a notice (TruncateLongOutputs)
+# A kernel that dies costs only the cells that need what killed it. Outputs are bounded as they
+# arrive (JudgedExecute: characters per notebook, outputs per cell, printed text per stream, no
+# widget state; grading/settings.py), then: at most 1,000 lines per cell (LimitOutput), only text
+# and images (TextAndImageOutputs: no HTML, JavaScript, markdown or widget view, which feedback
+# would have to sanitize), 20,000 characters of plain text per output, and images kept whole up
+# to 2,000,000 characters or replaced whole by a notice (TruncateLongOutputs)
 _steps = Autograde.class_traits()["autograde_preprocessors"].default()
 assert [s.__name__ for s in _steps] == ["Execute", "IgnorePattern", "ClearMetadataPreprocessor", "LimitOutput",
                                         "SaveAutoGrades", "AssignLatePenalties", "CheckCellMetadata"], _steps
-c.Autograde.autograde_preprocessors = [JudgedExecute, *_steps[1:4], TruncateLongOutputs, JudgedSaveAutoGrades,
-                                       *_steps[5:]]
-# feedback shows each failed hidden test's message, never its code, and no script a submission wrote
-c.GenerateFeedback.preprocessors = [HideHiddenTests, *GenerateFeedback.class_traits()["preprocessors"].default()]
+c.Autograde.autograde_preprocessors = [JudgedExecute, *_steps[1:4], TextAndImageOutputs, TruncateLongOutputs,
+                                       JudgedSaveAutoGrades, *_steps[5:]]
+# feedback shows each failed hidden test's message, never its code, no script a submission wrote,
+# and only text and images of its outputs (also for a notebook graded before that rule)
+c.GenerateFeedback.preprocessors = [HideHiddenTests, TextAndImageOutputs,
+                                    *GenerateFeedback.class_traits()["preprocessors"].default()]
 c.HTMLExporter.sanitize_html = True
-# ... and markdown a submission wrote is shown as text where it is not plain markup (feedback and
-# the Formgrader's grading page both use HTMLExporter and its markdown2html filter)
+# ... and markdown a submission wrote is shown with its raw HTML as text, a bounded amount per page
+# (grading/feedback.py; feedback and the Formgrader's grading page both use HTMLExporter and its
+# markdown2html filter)
 c.HTMLExporter.filters = {"markdown2html": "grading.feedback.safe_markdown2html"}
 
 c.ClearSolutions.code_stub = {

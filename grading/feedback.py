@@ -4,13 +4,23 @@ nbconvert's HTML exporter sanitizes cell outputs (``sanitize_html``) but renders
 as they are, raw HTML included, and nbgrader's feedback and grading templates do the same: a
 written answer holding ``<script>`` or ``<img onerror=...>`` would run in the instructor's and
 the student's browser. ``safe_markdown2html`` replaces the exporter's ``markdown2html`` filter
-(nbgrader_config.py): the markdown is rendered as before, then every tag and attribute outside
-an allow-list is shown as text, never run.
+(nbgrader_config.py): raw HTML in markdown is shown as text, never run (the course's own text
+holds none), markdown itself is rendered as before, and the result keeps only allow-listed
+tags and attributes.
+
+The sanitizer's cost grows faster than its input, so what one page renders is bounded
+(grading/settings.py): at most MARKDOWN_CHARS characters of markdown and MARKDOWN_TAGS tags of
+the HTML it makes. A cell past either budget is shown as plain text instead, at most
+MARKDOWN_PLAIN_CHARS characters of it; the whole text stays in the notebook.
 """
+
+import html
 
 import bleach
 from jinja2 import pass_context
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+
+from grading import settings
 
 TAGS = {"a", "abbr", "b", "blockquote", "br", "code", "del", "div", "em", "h1", "h2", "h3", "h4", "h5", "h6",
         "hr", "i", "img", "li", "ol", "p", "pre", "span", "strong", "sub", "sup", "table", "tbody", "td",
@@ -18,6 +28,7 @@ TAGS = {"a", "abbr", "b", "blockquote", "br", "code", "del", "div", "em", "h1", 
 ATTRIBUTES = {"a": ["href", "title", "class"], "img": ["src", "alt", "title"], "*": ["class"],
               **{f"h{level}": ["id", "class"] for level in range(1, 7)}}
 PROTOCOLS = {"http", "https", "mailto", "data"}  # data: for images a notebook embeds
+SPENT = "gd_markdown_spent"  # the page's resources: what its markdown has used of the budgets
 
 
 def clean(html):
@@ -27,9 +38,39 @@ def clean(html):
 
 @pass_context
 def safe_markdown2html(context, source):
-    """Render markdown like nbconvert's HTML exporter, then keep only allow-listed HTML."""
+    """Render markdown like nbconvert's HTML exporter, raw HTML shown as text, within the page's budgets."""
+    spent = _spent(context)
+    if spent["chars"] + len(source) > settings.MARKDOWN_CHARS:
+        return as_plain_text(source)
+    spent["chars"] += len(source)
     cell = context.get("cell", {}) or {}
-    renderer = IPythonRenderer(escape=False, attachments=cell.get("attachments", {}), embed_images=False,
+    renderer = IPythonRenderer(escape=True, attachments=cell.get("attachments", {}), embed_images=False,
                                path=context.get("resources", {}).get("metadata", {}).get("path", ""),
                                anchor_link_text="¶", exclude_anchor_links=False)
-    return clean(MarkdownWithMath(renderer=renderer).render(source))
+    rendered = MarkdownWithMath(renderer=renderer).render(source)
+    tags = rendered.count("<")
+    if spent["tags"] + tags > settings.MARKDOWN_TAGS:
+        return as_plain_text(source)
+    spent["tags"] += tags
+    return clean(rendered)
+
+
+def as_plain_text(source):
+    """``source`` as escaped, preformatted text, cut to MARKDOWN_PLAIN_CHARS characters, with a notice."""
+    shown = source[:settings.MARKDOWN_PLAIN_CHARS]
+    notice = "[shown as plain text: this page renders a bounded amount of markdown"
+    if len(shown) < len(source):
+        notice += f"; {len(source) - len(shown):,} more characters are in the notebook, not shown here"
+    return f'<pre class="gd-plain-markdown">{html.escape(shown)}\n\n{notice}]</pre>'
+
+
+def _spent(context):
+    """The budgets this page has used so far, kept in its resources (a fresh count when there are none)."""
+    resources = context.get("resources")
+    fresh = {"chars": 0, "tags": 0}
+    if not isinstance(resources, dict):
+        return fresh
+    spent = resources.get(SPENT)
+    if not isinstance(spent, dict):
+        spent = resources[SPENT] = fresh
+    return spent

@@ -11,9 +11,9 @@ import nbformat
 import numpy as np
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from nbconvert.preprocessors import Preprocessor
+from nbclient.output_widget import OutputWidget
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor, SaveAutoGrades
-from traitlets import Integer
+from traitlets import Bool, Integer
 
 from grading import hidden, notes, settings
 from grading.hidden import collector, judge
@@ -63,6 +63,132 @@ class TruncateLongOutputs(NbGraderPreprocessor):
         return text[: self.max_chars] + NOTICE.format(dropped=len(text) - self.max_chars)
 
 
+# what a graded notebook keeps of an output's data: text and images, which feedback pages and the
+# Formgrader show without a sanitizer (HTML, JavaScript, markdown and widget views would need one, or
+# cannot be shown there at all)
+KEPT_KINDS = ("text/plain", "image/png", "image/jpeg", "image/svg+xml")
+PLAIN_NOTICE = ("[{kinds} output of {size:,} characters, not kept by the grader: graded notebooks keep only "
+                "text and images; run the notebook to see it]")
+GENERIC_REPR = re.compile(r"<[\w.]+ object( at 0x[0-9a-fA-F]+)?>")
+
+
+class TextAndImageOutputs(NbGraderPreprocessor):
+    """Keep only text and images of every output: each other kind is replaced by its plain text.
+
+    Student code decides what every output holds (it runs every cell), and HTML is costly to
+    sanitize (more than quadratically, for some markup), so no HTML, JavaScript, markdown or widget
+    view of a submission ever reaches a feedback page or the Formgrader. Where the plain text is only
+    a placeholder (``<IPython.core.display.HTML object>``: ch01's animation), a notice says what was
+    left out. Images, which pages show as data URLs, stay; so do the explorers' static figures.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        for output in cell.get("outputs", []):
+            data = output.get("data")
+            if not data or all(kind in KEPT_KINDS for kind in data):
+                continue
+            left_out = sorted(kind for kind in data if kind not in KEPT_KINDS)
+            kept = {kind: value for kind, value in data.items() if kind in KEPT_KINDS}
+            plain = _joined(kept.get("text/plain", "")).strip()
+            if list(kept) in ([], ["text/plain"]) and (not plain or GENERIC_REPR.fullmatch(plain)):
+                size = sum(len(_joined(data[kind])) for kind in left_out)
+                kept["text/plain"] = PLAIN_NOTICE.format(kinds=", ".join(left_out), size=size)
+            output["data"] = nbformat.from_dict(kept)
+            if isinstance(output.get("metadata"), dict):
+                output["metadata"] = nbformat.from_dict(
+                    {key: value for key, value in output["metadata"].items() if key not in left_out})
+        return cell, resources
+
+
+LEFT_OUT = ("[the grader left out {what} from this cell: it keeps at most {per_cell:,} outputs per cell and "
+            "{per_notebook:,} characters of output per notebook]")
+
+
+def _chars(value):
+    """Characters of a message's content, counted without recursion (a deep structure cannot stop it)."""
+    total, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            total += len(item)
+        elif isinstance(item, dict):
+            total += sum(len(str(key)) for key in item)
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            total += 1
+            stack.extend(item)
+        else:
+            total += 8
+    return total
+
+
+def _bounded_error(content):
+    """An error output made from ``content``, its text cut to at most about STREAM_CHARS characters."""
+    line_chars = settings.STREAM_CHARS // 10
+    lines, kept, total = [str(line) for line in content.get("traceback") or []], [], 0
+    for line in reversed(lines):  # the end of a traceback says most
+        line = line[:line_chars]
+        if total + len(line) > settings.STREAM_CHARS:
+            break
+        kept.append(line)
+        total += len(line)
+    kept.reverse()
+    if len(kept) < len(lines):
+        kept.insert(0, f"[{len(lines) - len(kept):,} traceback lines left out by the grader]")
+    return nbformat.v4.new_output("error", ename=str(content.get("ename", ""))[:200],
+                                  evalue=str(content.get("evalue", ""))[:line_chars], traceback=kept)
+
+
+class DiscardedOutputWidget(OutputWidget):
+    """nbclient's stand-in for an Output widget, keeping nothing: grading stores no widget state.
+
+    Outputs a cell sends into an Output widget (the explorers draw their figures so) would live only
+    in the widget state, which a graded notebook does not keep, so they are dropped as they arrive.
+    """
+
+    def __init__(self, comm_id, state, kernel_client, executor):
+        super().__init__(comm_id, {**state, "outputs": []}, kernel_client, executor)
+        self.msg_id = None
+
+    def output(self, outs, msg, display_id, cell_index):
+        return None
+
+    def clear_output(self, outs, msg, cell_index):
+        return None
+
+    def handle_msg(self, msg):
+        """Follow the widget's capturing (its ``msg_id``), whatever the messages hold."""
+        content = msg.get("content") or {}
+        state = (content.get("data") or {}).get("state") if content.get("comm_id") == self.comm_id else None
+        if not isinstance(state, dict) or "msg_id" not in state:
+            return
+        hooks = self.executor.output_hook_stack
+        if self.msg_id and self in hooks[self.msg_id]:
+            hooks[self.msg_id].remove(self)
+        self.msg_id = state["msg_id"] if isinstance(state["msg_id"], str) and state["msg_id"] else None
+        if self.msg_id:
+            self.executor.register_output_hook(self.msg_id, self)
+
+
+class _LeftOut:
+    """What one cell lost to the output bounds, shown in one notice output of that cell."""
+
+    def __init__(self):
+        self.counts = {"output": [0, 0], "text": [0, 0], "update": [0, 0]}  # kind -> [how many, characters]
+        self.notice = None
+
+    def add(self, kind, chars):
+        self.counts[kind][0] += 1
+        self.counts[kind][1] += chars
+
+    def describe(self):
+        (outputs, output_chars), (_, text_chars), (updates, update_chars) = self.counts.values()
+        parts = [f"{outputs:,} output{'s' * (outputs != 1)} ({output_chars:,} characters)"] if outputs else []
+        parts += [f"{text_chars:,} characters of printed text"] if text_chars else []
+        parts += [f"{updates:,} display update{'s' * (updates != 1)} ({update_chars:,} characters)"] if updates else []
+        return " and ".join(parts)
+
+
 def _joined(value):
     if isinstance(value, list):
         return "".join(str(part) for part in value)
@@ -77,15 +203,42 @@ class ResilientExecute(Execute):
     so tests that do not depend on the fatal code still earn their points. After
     ``max_deaths`` deaths, or past the submission's wall-clock cap, the notebook fails as
     before and the grading driver takes over.
+
+    Outputs are bounded as they arrive (grading/settings.py), before they can fill the grader's
+    memory: a notebook keeps at most OUTPUT_CHARS characters of output (counted as they arrive;
+    clearing gives none back), a cell at most OUTPUTS_PER_CELL outputs, a printed stream at most
+    STREAM_CHARS characters (each stream is merged as it arrives, as nbclient merges it after the
+    cell). Whatever does not fit is left out, and the cell says what in one notice. A cell's first
+    error always stays, cut to a bounded size: it decides whether the cell failed. Each run beside
+    the notebook (a hidden test's probe, a replay after a restart) gets a fresh allowance of its
+    own, since its outputs are never stored, and a probe's evidence is never left out. No widget
+    state is kept (nothing in grading reads it, and a widget can hold any amount of it).
     """
 
     max_deaths = Integer(5, help="kernel deaths survived per notebook").tag(config=True)
+    store_widget_state = Bool(False, help="grading keeps no widget state: nothing reads it").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         if os.environ.get("GD_SANDBOX_UID"):  # sandboxed: every kernel gets its own socket folder
             kwargs["kernel_manager_class"] = PrivateIpcKernelManager
         super().__init__(*args, **kwargs)
         self.timeout_func = self.timeout_of
+        self._reset_output_bounds()
+
+    def _reset_output_bounds(self):
+        self._notebook_left, self._aside_left, self._aside = settings.OUTPUT_CHARS, 0, False
+        self._left_out, self._streams, self._errored, self._evidence = {}, {}, set(), 0
+
+    @property
+    def _left(self):
+        """Characters of output the current run may still keep: the notebook's, or a run's beside it."""
+        return self._aside_left if self._aside else self._notebook_left
+
+    def _charge(self, chars):
+        if self._aside:
+            self._aside_left = max(0, self._aside_left - chars)
+        else:
+            self._notebook_left = max(0, self._notebook_left - chars)
 
     def timeout_of(self, cell):
         """Seconds ``cell`` may run: the instructor's locked, ungraded cells get longer (settings.py)."""
@@ -97,7 +250,121 @@ class ResilientExecute(Execute):
         self._fatal, self._deaths, self._started = set(), 0, time.monotonic()
         self._interrupted_at = None
         self._notes = {}  # cell index -> (reason code, reason): what only the grader knows (grading/notes.py)
+        self._reset_output_bounds()
+        nb.metadata.pop("widgets", None)  # a submission's own saved widget state is not kept either
         return super().preprocess(nb, resources, km)
+
+    def set_widgets_metadata(self):
+        self.nb.metadata.pop("widgets", None)
+
+    def on_comm_open_jupyter_widget(self, msg):
+        """An Output widget gets a stand-in that keeps nothing (nbclient's would keep its outputs)."""
+        data = msg["content"].get("data")
+        state = data.get("state") if isinstance(data, dict) else None
+        if isinstance(state, dict) and (state.get("_model_module"), state.get("_model_name")) == (
+                "@jupyter-widgets/output", "OutputModel"):
+            return DiscardedOutputWidget(msg["content"].get("comm_id"), state, self.kc, self)
+        return None
+
+    def process_message(self, msg, cell, cell_index):
+        self._current = (cell, cell_index)  # for display updates, which nbclient handles without the cell
+        return super().process_message(msg, cell, cell_index)
+
+    def output(self, outs, msg, display_id, cell_index):
+        kind, content = msg["msg_type"], msg["content"]
+        if kind not in ("stream", "display_data", "execute_result", "error") or not isinstance(content, dict):
+            return super().output(outs, msg, display_id, cell_index)
+        if self.output_hook_stack[msg["parent_header"].get("msg_id")]:  # into an Output widget: discarded
+            return super().output(outs, msg, display_id, cell_index)
+        if self.clear_before_next_output:  # clear_output(wait=True) takes effect as the next output arrives
+            self._clear(outs, cell_index)
+            self.clear_before_next_output = False
+        if kind == "stream":
+            return self._stream(outs, content, cell_index)
+        size = _chars({key: value for key, value in content.items() if key != "transient"})
+        if kind == "error":
+            if id(outs) not in self._errored:  # a cell's first error always stays, bounded
+                self._errored.add(id(outs))
+                error = _bounded_error(content)
+                self._charge(_chars(error))
+                outs.append(error)
+                return error
+        elif self._aside and kind == "display_data" and collector.MIME in (content.get("data") or {}):
+            self._evidence += 1  # a hidden test's evidence (two at most: the judge reads only one)
+            if self._evidence <= 2:
+                return super().output(outs, msg, display_id, cell_index)
+        elif len(outs) < settings.OUTPUTS_PER_CELL and size <= self._left:
+            self._charge(size)
+            return super().output(outs, msg, display_id, cell_index)
+        self._leave_out(outs, cell_index, "output", size)
+        return None
+
+    def _stream(self, outs, content, cell_index):
+        """Merge printed text into the cell's stream of that name, up to the bounds."""
+        name, text = content.get("name"), content.get("text")
+        if not isinstance(text, str) or name not in ("stdout", "stderr"):
+            return None
+        held = self._streams.get((id(outs), name))
+        if held is None and len(outs) >= settings.OUTPUTS_PER_CELL:
+            self._leave_out(outs, cell_index, "output", len(text))
+            return None
+        room = min(self._left, settings.STREAM_CHARS - (len(held.text) if held is not None else 0))
+        taken = text[:max(0, room)]
+        self._charge(len(taken))
+        if len(taken) < len(text):
+            self._leave_out(outs, cell_index, "text", len(text) - len(taken))
+        if not taken:
+            return None
+        if held is None:
+            held = nbformat.v4.new_output("stream", name=name, text=taken)
+            self._streams[(id(outs), name)] = held
+            outs.append(held)
+        else:
+            held.text += taken
+        return held
+
+    def _update_display_id(self, display_id, msg):
+        """An update copies its data into every output showing ``display_id``: each copy is charged."""
+        targets = sum(len(indices) for indices in self._display_id_map.get(display_id, {}).values())
+        size = _chars(msg["content"].get("data")) + _chars(msg["content"].get("metadata"))
+        if targets and size * targets > self._notebook_left:
+            cell, cell_index = self._current
+            self._leave_out(cell.outputs, cell_index, "update", size * targets)
+            return None
+        self._notebook_left -= size * targets  # the copies are in the notebook's cells, whichever run sent it
+        return super()._update_display_id(display_id, msg)
+
+    def clear_output(self, outs, msg, cell_index):
+        super().clear_output(outs, msg, cell_index)
+        if not outs:
+            self._clear(outs, cell_index)
+
+    def _clear(self, outs, cell_index):
+        outs[:] = []
+        self.clear_display_id_mapping(cell_index)
+        self._streams = {key: held for key, held in self._streams.items() if key[0] != id(outs)}
+        self._errored.discard(id(outs))
+        left = self._left_out.get((id(outs), cell_index))
+        if left is not None:
+            left.notice = None  # cleared with the rest: the next loss shows a notice again
+
+    def _leave_out(self, outs, cell_index, kind, chars):
+        """Count what a cell lost; show it in the cell's one notice (appended again after a clear)."""
+        left = self._left_out.setdefault((id(outs), cell_index), _LeftOut())
+        left.add(kind, chars)
+        text = LEFT_OUT.format(what=left.describe(), per_cell=settings.OUTPUTS_PER_CELL,
+                               per_notebook=settings.OUTPUT_CHARS)
+        if left.notice is None:
+            left.notice = nbformat.v4.new_output("display_data", data={"text/plain": text})
+            outs.append(left.notice)
+        else:
+            left.notice.data["text/plain"] = text
+
+    def on_cell_executed(self, **kwargs):
+        super().on_cell_executed(**kwargs)  # nbgrader's: adds the reply's error if no output showed it
+        outputs = kwargs["cell"].outputs
+        if outputs and outputs[-1].get("output_type") == "error" and _chars(outputs[-1]) > settings.STREAM_CHARS:
+            outputs[-1] = _bounded_error(outputs[-1])
 
     def preprocess_cell(self, cell, resources, index):
         stubborn = False
@@ -128,7 +395,11 @@ class ResilientExecute(Execute):
 
     async def async_execute_cell(self, *args, **kwargs):
         self._interrupted_at = None
+        self._streams, self._errored, self._evidence, self._left_out = {}, set(), 0, {}  # this cell's bookkeeping
         return await super().async_execute_cell(*args, **kwargs)
+
+    # nbclient's execute_cell wraps its own async_execute_cell: without this, the override above never ran
+    execute_cell = run_sync(async_execute_cell)
 
     async def _async_handle_timeout(self, timeout, cell=None):
         self._interrupted_at = time.monotonic()
@@ -148,12 +419,16 @@ class ResilientExecute(Execute):
                 self._execute_aside(copy.deepcopy(replay), earlier)
 
     def _execute_aside(self, cell, index):
-        """Execute ``cell`` in the kernel as if at ``index``, leaving the notebook's own cell alone."""
-        kept = self.nb.cells[index]
+        """Execute ``cell`` in the kernel as if at ``index``, leaving the notebook's own cell alone.
+
+        Its outputs are never stored: it gets an output allowance of its own."""
+        kept, bounds = self.nb.cells[index], (self._aside_left, self._left_out, self._aside)
+        self._aside_left, self._left_out, self._aside = settings.OUTPUT_CHARS, {}, True
         try:
             self.execute_cell(cell, index, store_history=False)
         finally:
             self.nb.cells[index] = kept
+            self._aside_left, self._left_out, self._aside = bounds
 
     def _restart(self):
         self.kc.stop_channels()
@@ -279,8 +554,11 @@ class JudgedSaveAutoGrades(SaveAutoGrades):
         self.gradebook.db.commit()
 
 
-class HideHiddenTests(Preprocessor):
-    """For feedback: no hidden-test source and no evidence outputs, whatever the notebook holds."""
+class HideHiddenTests(NbGraderPreprocessor):
+    """For feedback: no hidden-test source and no evidence outputs, whatever the notebook holds.
+
+    (An NbGraderPreprocessor, enabled by default: nbgrader registers its steps without enabling
+    them, so a plain nbconvert Preprocessor would be skipped.)"""
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code":

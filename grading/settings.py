@@ -20,6 +20,24 @@ SUBMISSION_CAP = 600
 # cell cut short would cost every test after it. The submission's budget still bounds them.
 INSTRUCTOR_CELL_TIMEOUT = 120
 
+# what grading keeps of a submission's outputs, bounded as they arrive from its kernel (ResilientExecute),
+# so that no output can make the grader's memory, the graded notebook or its feedback page large:
+# characters of output per notebook (each run of a hidden test gets as many again, never stored), outputs
+# per cell, and characters one printed stream grows to (TruncateLongOutputs then keeps 20,000 of them).
+# Past a bound, outputs are left out and the cell says so in one notice. The reference notebooks, run
+# whole, produce at most 429,000 characters (ch01, its animation 254,000 of them), 10 outputs in a cell
+# (ch06's explorers) and 990 characters of printed text in one output (ch08)
+OUTPUT_CHARS = 4_000_000
+OUTPUTS_PER_CELL = 200
+STREAM_CHARS = 100_000
+# markdown one feedback or Formgrader page renders (grading/feedback.py): characters of markdown source,
+# and tags of the HTML it makes, which the sanitizer must read; cells past either budget are shown as
+# plain text, at most MARKDOWN_PLAIN_CHARS of each. A reference notebook's page renders at most 20,300
+# characters (ch07) and 790 tags (ch08)
+MARKDOWN_CHARS = 50_000
+MARKDOWN_TAGS = 5_000
+MARKDOWN_PLAIN_CHARS = 20_000
+
 # what one submission's kernel may use inside the sandbox
 MEMORY_BYTES = 4 * 1024**3
 PROCESSES = 64

@@ -139,6 +139,17 @@ def test_feedback_shows_the_diagnostic_message(graded_course, chapter):
     assert MISTAKES[chapter].message in text
 
 
+def test_feedback_draws_every_figure_the_graded_notebook_keeps(graded_course, chapter):
+    """Graded notebooks keep text and images only (no HTML): the images are what feedback draws."""
+    nb = nbformat.read(graded_course / "autograded" / "reference" / chapter / f"{chapter}.ipynb", as_version=4)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    figures = sum("image/png" in output.get("data", {}) for cell in code for output in cell.outputs)
+    if any("explorers." in cell.source for cell in code):
+        assert figures, "an explorer keeps its static figure"
+    page = (graded_course / "feedback" / "reference" / chapter / f"{chapter}.html").read_text()
+    assert page.count('<img src="data:image/png;base64,') == figures
+
+
 def test_written_answers_wait_for_the_instructor(graded_course, chapter):
     with gradebook(graded_course) as book:
         notebook = book.find_submission_notebook(chapter, chapter, "reference")

@@ -253,3 +253,176 @@ def test_what_the_kernel_writes_reaches_the_log_bounded_marked_and_without_contr
     assert all(line.startswith(b"  [kernel] ") for line in shown.splitlines())
     assert not re.search(rb"[\x00-\x08\x0b-\x1f\x7f]", shown) and b"?]0;title??[31m" in shown
     assert len(shown) < 65536 + 100  # the pipe keeps 64 KB, plus the marks
+
+
+# --- outputs bounded as they arrive (ResilientExecute), widget state, text and images only ---------
+
+def arriving(monkeypatch, cells=1, **bounds):
+    """A grading executor between a kernel and a notebook of ``cells`` cells, with settings ``bounds``."""
+    from grading import settings
+    from grading.preprocessors import ResilientExecute
+
+    for name, value in bounds.items():
+        monkeypatch.setattr(settings, name, value)
+    execute = ResilientExecute()
+    execute.nb = new_notebook(cells=[new_code_cell("x") for _ in range(cells)])
+    execute.reset_execution_trackers()
+    execute._reset_output_bounds()
+    execute.clear_before_next_output = False  # what nbclient sets as each cell starts
+    return execute
+
+
+def send(execute, msg_type, content, cell=0, parent="run"):
+    msg = {"msg_type": msg_type, "header": {"msg_type": msg_type, "msg_id": "m"}, "metadata": {}, "buffers": [],
+           "parent_header": {"msg_id": parent}, "content": content}
+    execute.process_message(msg, execute.nb.cells[cell], cell)
+    return execute.nb.cells[cell].outputs
+
+
+def shown(value, **extra):
+    return {"data": {"text/plain": value, **extra}, "metadata": {}, "transient": {}}
+
+
+def notices(outputs):
+    return [o.data["text/plain"] for o in outputs if "grader left out" in o.get("data", {}).get("text/plain", "")]
+
+
+def test_outputs_past_a_cells_count_are_left_out_as_they_arrive_with_one_notice(monkeypatch):
+    execute = arriving(monkeypatch, OUTPUTS_PER_CELL=5)
+    for k in range(10_000):
+        outputs = send(execute, "display_data", shown(str(k)))
+    assert len(outputs) == 6 and [o.data["text/plain"] for o in outputs[:5]] == ["0", "1", "2", "3", "4"]
+    assert notices(outputs) == [notices(outputs)[0]] and "9,995 outputs" in notices(outputs)[0]
+    assert "at most 5 outputs per cell" in notices(outputs)[0]
+
+
+def test_huge_outputs_past_the_notebooks_budget_are_left_out_as_they_arrive(monkeypatch):
+    execute = arriving(monkeypatch, cells=2, OUTPUT_CHARS=10_000)
+    for _ in range(3):
+        first = send(execute, "display_data", shown("fig", **{"text/html": "<b>" * 2_000}))
+    assert [len(o.data.get("text/html", "")) for o in first] == [6_000, 0]
+    later = send(execute, "execute_result", {**shown("x" * 5_000), "execution_count": 2}, cell=1)
+    assert later[0].data["text/plain"].startswith("[the grader left out 1 output"), "the budget is the notebook's"
+    assert "2 outputs (12," in notices(first)[0]
+
+
+def test_printed_text_is_merged_into_one_stream_and_bounded_as_it_arrives(monkeypatch):
+    execute = arriving(monkeypatch, STREAM_CHARS=50)
+    for _ in range(100_000):
+        outputs = send(execute, "stream", {"name": "stdout", "text": "ab"})
+    send(execute, "stream", {"name": "stderr", "text": "warning"})
+    assert [(o.output_type, o.get("name")) for o in outputs] == [("stream", "stdout"), ("display_data", None),
+                                                                ("stream", "stderr")]
+    assert outputs[0].text == "ab" * 25 and "199,950 characters of printed text" in notices(outputs)[0]
+
+
+def test_a_cells_first_error_always_stays_bounded_and_later_ones_are_left_out(monkeypatch):
+    from grading import settings
+
+    execute = arriving(monkeypatch, OUTPUT_CHARS=10)
+    error = {"ename": "ValueError", "evalue": "v" * 10_000_000, "traceback": ["line " * 100_000] * 1_000}
+    outputs = send(execute, "error", error)
+    send(execute, "error", dict(error, ename="Forged"))
+    assert [o.get("ename") for o in outputs] == ["ValueError", None], "the error that decides the cell stays"
+    assert len(str(outputs[0])) < 2 * settings.STREAM_CHARS and "traceback lines left out" in outputs[0].traceback[0]
+
+
+def test_a_display_update_is_charged_for_every_output_it_changes(monkeypatch):
+    execute = arriving(monkeypatch, OUTPUT_CHARS=1_000)
+    for _ in range(3):
+        send(execute, "display_data", dict(shown("small"), transient={"display_id": "d"}))
+    outputs = send(execute, "update_display_data", dict(shown("u" * 400), transient={"display_id": "d"}))
+    assert [o.data["text/plain"] for o in outputs[:3]] == ["small"] * 3, "3 copies of 400 characters do not fit"
+    assert "1 display update (1,230 characters)" in notices(outputs)[0]  # 3 x 410, its key included
+    send(execute, "update_display_data", dict(shown("u" * 100), transient={"display_id": "d"}))
+    assert [o.data["text/plain"] for o in outputs[:3]] == ["u" * 100] * 3
+
+
+def test_no_widget_state_is_kept_and_output_widgets_keep_nothing(monkeypatch):
+    execute = arriving(monkeypatch)
+    execute.nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {"w": "x" * 1000}}}
+    big = {"_model_module": "@jupyter-widgets/controls", "_model_name": "TextareaModel", "value": "x" * 5_000_000}
+    send(execute, "comm_open", {"comm_id": "a", "target_name": "jupyter.widget", "data": {"state": big}})
+    area = {"_model_module": "@jupyter-widgets/output", "_model_name": "OutputModel", "outputs": []}
+    send(execute, "comm_open", {"comm_id": "o", "target_name": "jupyter.widget", "data": {"state": area}})
+    send(execute, "comm_msg", {"comm_id": "o", "data": {"method": "update", "state": {"msg_id": "run"}}})
+    outputs = send(execute, "display_data", shown("into the widget", **{"image/png": "iVBOR" * 100_000}))
+    execute.set_widgets_metadata()
+    assert execute.widget_state == {} and "widgets" not in execute.nb.metadata
+    assert outputs == [] and execute.comm_objects["o"].outputs == [], "an Output widget's outputs are dropped"
+    send(execute, "comm_msg", {"comm_id": "o", "data": {"method": "update", "state": {"msg_id": ""}}})
+    assert send(execute, "display_data", shown("after the widget")) != [], "capturing stops with an empty msg_id"
+    forged = {"_model_module": "@jupyter-widgets/output", "_model_name": "OutputModel"}  # no outputs, odd msg_id
+    send(execute, "comm_open", {"comm_id": "f", "target_name": "jupyter.widget", "data": {"state": forged}})
+    send(execute, "comm_msg", {"comm_id": "f", "data": {"state": {"msg_id": 5}}})
+
+
+def test_a_hidden_tests_run_gets_its_own_allowance_and_keeps_its_evidence(monkeypatch):
+    from grading.hidden import collector
+
+    execute = arriving(monkeypatch, OUTPUT_CHARS=200)
+    send(execute, "display_data", shown("n" * 150))  # 172 characters with its keys: 28 left
+    execute._aside, execute._aside_left = True, 200  # as _execute_aside runs a probe
+    execute.nb.cells[0], kept = new_code_cell("probe"), execute.nb.cells[0]
+    send(execute, "display_data", shown("p" * 150))
+    outputs = send(execute, "display_data", {"data": {collector.MIME: "e" * 10_000}, "metadata": {}})
+    assert [len(o.data.get(collector.MIME, o.data.get("text/plain"))) for o in outputs] == [150, 10_000]
+    assert [o.data["text/plain"] for o in kept.outputs] == ["n" * 150] and execute._notebook_left == 28
+
+
+def kept_bundle(data):
+    from grading.preprocessors import TextAndImageOutputs
+
+    cell = new_code_cell("x", outputs=[nbformat.v4.new_output("display_data", data=data)])
+    return TextAndImageOutputs().preprocess_cell(cell, {}, 0)[0].outputs[0].data
+
+
+def test_graded_notebooks_keep_only_text_and_images_of_any_output():
+    explorer = {"application/vnd.jupyter.widget-view+json": {"model_id": "m"}, "image/png": "iVBOR",
+                "text/plain": "Learning rate (interactive in JupyterLab; a static figure elsewhere)"}
+    assert kept_bundle(explorer) == {"image/png": "iVBOR", "text/plain": explorer["text/plain"]}
+    table = {"text/html": "<table><tr><td>1</td></tr></table>", "text/plain": "   a\n0  1"}
+    assert kept_bundle(table) == {"text/plain": "   a\n0  1"}
+    animation = {"text/html": "<b class=c1>" * 1000, "application/javascript": "x()",
+                 "text/plain": "<IPython.core.display.HTML object>"}
+    notice = kept_bundle(animation)["text/plain"]
+    assert list(kept_bundle(animation)) == ["text/plain"] and "not kept by the grader" in notice
+    assert "application/javascript, text/html output of 12,003 characters" in notice and "<" not in notice
+
+
+def rendered_markdown(*sources):
+    from jinja2 import Environment
+
+    from grading.feedback import safe_markdown2html
+
+    environment = Environment()
+    environment.filters["markdown2html"] = safe_markdown2html
+    template = environment.from_string("{% for s in sources %}<div>{{ s | markdown2html }}</div>{% endfor %}")
+    return template.render(sources=sources, resources={"metadata": {"path": ""}})
+
+
+def test_markdown_a_page_renders_is_bounded_and_raw_html_is_shown_as_text(monkeypatch):
+    from grading import feedback, settings
+
+    read = []
+    monkeypatch.setattr(feedback, "clean", lambda html, clean=feedback.clean: read.append(html) or clean(html))
+    quadratic = "".join(f"<b class=c{i}>" for i in range(80_000 // 14))
+    page = rendered_markdown("# Exercise\n\nThe *answer*.", quadratic, "# h\n" * 3_000, "A <b>bold</b> claim.")
+    assert "<h1" in page and "<em>answer</em>" in page
+    assert "<b class=c1>" not in page and "&lt;b class=c1&gt;" in page and "&lt;b&gt;bold&lt;/b&gt;" in page
+    assert page.count('class="gd-plain-markdown"') == 2, "the 80,000 characters and the 3,000 headings"
+    assert "more characters are in the notebook" in page and len(page) < 3 * settings.MARKDOWN_PLAIN_CHARS
+    assert sum(html.count("<") for html in read) <= settings.MARKDOWN_TAGS, "the sanitizer reads a bounded page"
+
+
+def test_every_step_the_course_adds_to_autograding_and_feedback_runs():
+    """nbgrader registers the configured steps without enabling them: each must be enabled by itself."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from conftest import ROOT
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    steps = [*config.Autograde.autograde_preprocessors, *config.GenerateFeedback.preprocessors]
+    ours = [step for step in steps if step.__module__ == "grading.preprocessors"]
+    assert {step.__name__ for step in ours} >= {"JudgedExecute", "TextAndImageOutputs", "HideHiddenTests"}
+    assert [step.__name__ for step in ours if not step().enabled] == []

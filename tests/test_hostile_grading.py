@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
@@ -239,6 +240,19 @@ def build_class(course, listener_port):
     nb.cells.insert(0, nbformat.v4.new_code_cell(SLOW_IMPORTS.format(seconds=CELL_TIMEOUT + 3)))
     submit("zh_slow_setup", nb, 8)
 
+    # HTML that is quadratic to sanitize, as an output and as the written answer: no graded notebook
+    # keeps HTML, and a page renders a bounded amount of markdown
+    quadratic = "".join(f"<b class=c{i}>" for i in range(80_000 // 14))
+    nb = answered(CHAPTER, after(R, "overshoot_explained", quadratic))
+    shows = f"from IPython.display import HTML, display\ndisplay(HTML({quadratic!r}))"
+    nb.cells.append(nbformat.v4.new_code_cell(shows))
+    submit("zi_quadratic_html", nb, 8)
+    # outputs past every bound, in one added cell: kept only up to the budgets, as they arrive
+    nb = answered(CHAPTER, R)
+    index = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "predict")
+    nb.cells.insert(index + 1, nbformat.v4.new_code_cell(OUTPUT_FLOOD))
+    submit("zj_output_flood", nb, 8)
+
     # an error named like the grader's own, its message a spreadsheet formula: the report must call
     # it the student's error, never "killed", and no CSV cell may start a formula
     forged = ("class KernelDied(Exception):\n    pass\n\n\ndef predict(input, weight):\n"
@@ -249,6 +263,16 @@ def build_class(course, listener_port):
 
 FORMULA = '=HYPERLINK("http://example.invalid/appeal","the grader crashed: click to appeal")'
 
+
+OUTPUT_FLOOD = """from IPython.display import HTML, display
+import ipywidgets
+for k in range(3):
+    display(HTML("<b>" * 500_000))
+for k in range(1_000):
+    display(k)
+display(ipywidgets.VBox([ipywidgets.Textarea(value="x" * 1_000_000) for _ in range(2)]))
+for k in range(1_000):
+    print(k, flush=True)"""
 
 SLOW_IMPORTS = '''import builtins, time
 _import = builtins.__import__
@@ -558,17 +582,84 @@ def test_files_shipped_beside_the_notebook_are_left_out_and_kept(graded):
         f"{CHAPTER}.ipynb"]
 
 
+class LiveMarkup(HTMLParser):
+    """The elements a browser would make of a page: (tag, attributes), and the text of its scripts and styles."""
+
+    def __init__(self, page):
+        super().__init__()
+        self.tags, self.code = [], []
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        if self.lasttag in ("script", "style"):
+            self.code.append(data)
+
+    def attributes(self, prefix):
+        return [(tag, name, value) for tag, attrs in self.tags for name, value in attrs.items()
+                if name.startswith(prefix)]
+
+
 def test_feedback_runs_no_script_a_submission_wrote(graded):
     page = (graded["course"] / "feedback" / "za_html_script" / CHAPTER / f"{CHAPTER}.html").read_text()
-    assert "<script>document.title" not in page and "<img src=x onerror" not in page
-    assert "&lt;script&gt;document.title" in page, "the output is shown, as text"
+    live = LiveMarkup(page)
+    assert not any("INJECTED" in code for code in live.code) and not live.attributes("on")
+    assert "text/html output of" in page and "not kept by the grader" in page, "a notice stands for the markup"
 
 
 def test_feedback_shows_markup_a_written_answer_holds_as_text(graded):
     page = (graded["course"] / "feedback" / "za_markdown_script" / CHAPTER / f"{CHAPTER}.html").read_text()
-    for live in ['<script>document.title = "MARKDOWN"', "onerror=", "<svg onload", "<style>h4", 'href="javascript:']:
-        assert live not in page, live
+    live = LiveMarkup(page)
+    assert not any("MARKDOWN" in code or "display: none" in code for code in live.code)
+    assert not live.attributes("on") and "svg" not in {tag for tag, _ in live.tags}
+    assert not [href for _, name, href in live.attributes("href") if href.strip().lower().startswith("javascript")]
     assert '&lt;script&gt;document.title = "MARKDOWN"&lt;/script&gt;' in page
+
+
+def graded_outputs(course, student):
+    nb = nbformat.read(course / "autograded" / student / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
+    return nb, [output for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs]
+
+
+def test_no_graded_notebook_keeps_html_scripts_widgets_or_widget_state(graded):
+    course = graded["course"]
+    for folder in sorted((course / "autograded").glob(f"*/{CHAPTER}")):
+        nb, outputs = graded_outputs(course, folder.parent.name)
+        kinds = {kind for output in outputs for kind in output.get("data", {})}
+        assert kinds <= {"text/plain", "image/png", "image/jpeg", "image/svg+xml"}, (folder.parent.name, kinds)
+        assert "widgets" not in nb.metadata, folder.parent.name
+
+
+def test_quadratic_html_reaches_no_sanitizer_unbounded(graded):
+    course = graded["course"]
+    _, outputs = graded_outputs(course, "zi_quadratic_html")
+    assert any("text/html output of 84,600 characters" in o.get("data", {}).get("text/plain", "") for o in outputs)
+    page = (course / "feedback" / "zi_quadratic_html" / CHAPTER / f"{CHAPTER}.html").read_text()
+    assert 'class="gd-plain-markdown"' in page and "&lt;b class=c1&gt;" in page, "the answer is shown, as text"
+    assert "more characters are in the notebook" in page and len(page) < 2_000_000
+    assert not [attrs for tag, attrs in LiveMarkup(page).tags if tag == "b" and attrs.get("class", "").startswith("c")]
+
+
+def test_an_output_flood_is_bounded_as_it_arrives(graded):
+    course = graded["course"]
+    nb, _ = graded_outputs(course, "zj_output_flood")
+    flood = next(cell for cell in nb.cells if cell.cell_type == "code" and "ipywidgets.VBox" in cell.source)
+    assert len(flood.outputs) <= settings.OUTPUTS_PER_CELL + 2
+    assert any("the grader left out" in o.get("data", {}).get("text/plain", "") for o in flood.outputs)
+    notebook = course / "autograded" / "zj_output_flood" / CHAPTER / f"{CHAPTER}.ipynb"
+    page = course / "feedback" / "zj_output_flood" / CHAPTER / f"{CHAPTER}.html"
+    assert notebook.stat().st_size < settings.OUTPUT_CHARS and page.stat().st_size < settings.OUTPUT_CHARS
+
+
+def test_every_feedback_page_is_bounded_and_the_reference_still_shows_its_figures(graded):
+    course = graded["course"]
+    for page in sorted((course / "feedback").glob(f"*/{CHAPTER}/{CHAPTER}.html")):
+        assert page.stat().st_size < settings.OUTPUT_CHARS, page.parent.parent.name
+    page = (course / "feedback" / "b_reference" / CHAPTER / f"{CHAPTER}.html").read_text()
+    assert '<img src="data:image/png;base64,' in page, "the explorer's static figure is drawn"
+    assert "text/html output of" in page, "the animation is named by a notice"
 
 
 def test_grading_refuses_without_a_sandbox(tmp_path):
