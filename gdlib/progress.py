@@ -16,7 +16,6 @@ import io
 import json
 import linecache
 import logging
-import os
 import re
 import subprocess
 import sys
@@ -25,7 +24,7 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from gdlib import checks
+from gdlib import checks, in_grading_run
 
 SUMMARY_CELL = "progress_summary"  # grade_id of the summary cell; `make progress` runs its own instead
 HIDDEN_REGION = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
@@ -36,8 +35,6 @@ CLOSING = ("Hidden tests also run, on fresh inputs, when your notebook is graded
            "grades the written answers: passing here is not yet full marks.")
 REPORT_MARKER = "gdlib-progress-report:"
 TIMED_OUT = "its check cell ran out of time: does a loop in your answer never end?"
-# a grading run's kernel (grading/sandbox/kernel.sh, grading/run.py): the test cells' scores are the result there
-GRADING_VARIABLES = ("GD_SANDBOXED", "GD_GRADING_RUN")
 
 
 @dataclass
@@ -109,7 +106,7 @@ def results(chapter, namespace, notebook=None, timed_out=()):
 
 def summary(chapter, namespace, notebook=None):
     """Print the table of the chapter's exercises (the chapter's last cell calls this)."""
-    if any(os.environ.get(name) == "1" for name in GRADING_VARIABLES):
+    if in_grading_run():
         print("Progress summary: left out while grading (the test cells above hold your scores).")
         return
     path = Path(notebook or Path.cwd() / f"{chapter}.ipynb")

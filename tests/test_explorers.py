@@ -243,3 +243,15 @@ def test_batch_sizes_explorer_controls_and_figures(dataset, unrendered):
     mode.value = "stochastic"
     assert size.disabled and "stochastic (batch 1)" in explorer.figure.texts[0].get_text()
     assert len(explorer.static().axes) == 2
+
+
+@pytest.mark.parametrize("variable", ["GD_GRADING_RUN", "GD_SANDBOXED"])
+def test_in_a_grading_run_an_explorer_is_one_line_and_runs_none_of_the_learners_code(monkeypatch, variable):
+    def never(*args, **kwargs):
+        raise AssertionError("the learner's code ran for an explorer while grading")
+
+    monkeypatch.setenv(variable, "1")
+    made = [explorers.learning_rate(never), explorers.frozen_weight(never, never, [0.1], [1.0], 1),
+            explorers.digit_picker(None, None, None), explorers.batch_sizes(never, never, None, None, None)]
+    assert [repr(m) for m in made] == [f"The {title}: left out while grading (run the notebook to use it)."
+                                       for title in explorers.TITLES.values()]

@@ -658,7 +658,7 @@ def test_every_feedback_page_is_bounded_and_the_reference_still_shows_its_figure
     for page in sorted((course / "feedback").glob(f"*/{CHAPTER}/{CHAPTER}.html")):
         assert page.stat().st_size < settings.OUTPUT_CHARS, page.parent.parent.name
     page = (course / "feedback" / "b_reference" / CHAPTER / f"{CHAPTER}.html").read_text()
-    assert re.search(r'<img [^>]*src="data:image/png;base64,', page), "the explorer's static figure is drawn"
+    assert re.search(r'<img [^>]*src="data:image/png;base64,', page), "the reference's figures are drawn"
     assert "text/html output of" in page, "the animation is named by a notice"
 
 
