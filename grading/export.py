@@ -155,7 +155,8 @@ def write_csv(path, rows, columns):
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, quoting=csv.QUOTE_MINIMAL)
         writer.writeheader()
-        writer.writerows(spreadsheet_safe(row) for row in rows)
+        # the roster's names and ids go to the LMS exactly as they are; the reasons quote submissions
+        writer.writerows(spreadsheet_safe(row, ["reason"]) for row in rows)
 
 
 def export(book, course, long_path, wide_path):

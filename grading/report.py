@@ -186,11 +186,12 @@ def write_csv(path, rows):
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def spreadsheet_safe(row):
-    """``row`` with every text that a spreadsheet would run as a formula (=, +, -, @ first) quoted
-    by a leading apostrophe: reasons quote what a submission printed. Numbers stay numbers."""
-    return {key: "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS)
-            and not _is_number(value) else value for key, value in row.items()}
+def spreadsheet_safe(row, columns=None):
+    """``row`` with every text (in ``columns``, default all) that a spreadsheet would run as a formula
+    (=, +, -, @ first) quoted by a leading apostrophe: reasons quote what a submission printed.
+    Numbers stay numbers."""
+    return {key: "'" + value if (columns is None or key in columns) and isinstance(value, str)
+            and value.startswith(FORMULA_STARTS) and not _is_number(value) else value for key, value in row.items()}
 
 
 def _is_number(text):

@@ -658,8 +658,11 @@ def test_every_feedback_page_is_bounded_and_the_reference_still_shows_its_figure
     for page in sorted((course / "feedback").glob(f"*/{CHAPTER}/{CHAPTER}.html")):
         assert page.stat().st_size < settings.OUTPUT_CHARS, page.parent.parent.name
     page = (course / "feedback" / "b_reference" / CHAPTER / f"{CHAPTER}.html").read_text()
-    assert re.search(r'<img [^>]*src="data:image/png;base64,', page), "the reference's figures are drawn"
+    nb, _ = graded_outputs(course, "b_reference")
+    images = sum("image/png" in o.get("data", {}) for cell in nb.cells for o in cell.get("outputs", []))
+    assert len(re.findall(r'<img [^>]*src="data:image/png;base64,', page)) == images, "every kept image is drawn"
     assert "text/html output of" in page, "the animation is named by a notice"
+    assert "left out while grading" in page, "the explorer says it is left out"
 
 
 def test_grading_refuses_without_a_sandbox(tmp_path):
