@@ -52,3 +52,12 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(autouse=True)
+def no_chapter_named():
+    """gdlib.checks remembers the chapter and exercise a notebook named last, in module state: each
+    test starts with none, whatever the tests before it executed."""
+    from gdlib import checks
+
+    checks.chapter(None)
