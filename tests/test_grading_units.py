@@ -426,3 +426,14 @@ def test_every_step_the_course_adds_to_autograding_and_feedback_runs():
     ours = [step for step in steps if step.__module__ == "grading.preprocessors"]
     assert {step.__name__ for step in ours} >= {"JudgedExecute", "TextAndImageOutputs", "HideHiddenTests"}
     assert [step.__name__ for step in ours if not step().enabled] == []
+
+
+def test_the_kernel_knows_it_is_graded_by_the_variables_the_grader_sets():
+    """gdlib (in the kernel) cannot import grading/: the names it reads must be the ones grading sets."""
+    import gdlib
+    from conftest import ROOT
+    from grading import settings
+
+    assert settings.GRADING_RUN_VARIABLE in gdlib.GRADING_VARIABLES  # set by run.py (also unsandboxed)
+    assert "--setenv GD_SANDBOXED 1" in (ROOT / "grading" / "sandbox" / "kernel.sh").read_text()
+    assert "GD_SANDBOXED" in gdlib.GRADING_VARIABLES  # the only one a sandboxed kernel's cleared env keeps
