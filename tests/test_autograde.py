@@ -20,7 +20,7 @@ import pytest
 from conftest import CHAPTERS, ROOT
 from grading import sandbox
 from grading.hidden import collector
-from grading.mutants import alternatives_of
+from grading.mutants import alternative_answers
 from grading.report import REASON_CODES, stored_reasons
 from grading.run import gradebook
 from grading.samples import MISTAKES, answered, copy_course, liar_answers, make_command, points_of, reference_answers
@@ -40,8 +40,7 @@ def student_notebook(chapter, student):
     if student == "mistake":
         answers = MISTAKES[chapter].apply(answers)
     if student == "alternative":  # one correct answer written differently per exercise that has one
-        for alternative in {a.cell: a for a in reversed(alternatives_of(chapter))}.values():
-            answers = alternative.apply(answers)
+        answers = alternative_answers(chapter)
     return answered(chapter, answers)
 
 
@@ -82,6 +81,13 @@ def autograded_scores(course, chapter, student):
         return {grade.name: grade.auto_score for grade in notebook.grades if grade.cell.cell_type == "code"}
 
 
+def why_points_were_lost(course, chapter, student):
+    """The stored reason of every exercise that lost points: what a failed full-marks assertion shows."""
+    with gradebook(course) as book:
+        return {exercise: reason for exercise, (code, reason) in stored_reasons(book, chapter, student).items()
+                if code != "needs_manual_grading"}
+
+
 def csv_scores(course, chapter):
     with open(course / "grades.csv", newline="") as handle:
         return {row["student_id"]: float(row["score"]) for row in csv.DictReader(handle)
@@ -90,12 +96,14 @@ def csv_scores(course, chapter):
 
 def test_reference_answers_get_full_marks(graded_course, chapter):
     points = points_of(chapter)
-    assert autograded_scores(graded_course, chapter, "reference") == points
+    assert autograded_scores(graded_course, chapter, "reference") == points, \
+        why_points_were_lost(graded_course, chapter, "reference")
     assert csv_scores(graded_course, chapter)["reference"] == sum(points.values())
 
 
 def test_correct_answers_written_differently_get_full_marks(graded_course, chapter):
-    assert autograded_scores(graded_course, chapter, "alternative") == points_of(chapter)
+    assert autograded_scores(graded_course, chapter, "alternative") == points_of(chapter), \
+        why_points_were_lost(graded_course, chapter, "alternative")
     with open(graded_course / "reports" / "submissions.csv", newline="") as handle:
         rows = [r for r in csv.DictReader(handle) if (r["assignment"], r["student"]) == (chapter, "alternative")]
     assert rows[0]["flags"] == "", "np.stack, setattr on one's own objects and the like are not tampering"

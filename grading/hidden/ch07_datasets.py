@@ -202,10 +202,8 @@ def train_matches_reference(rng):
            f"by up to {np.max(np.abs(got - got[0])):.3g}.")
     want = _train(W_equal, X, y, alpha, k, epochs, np.random.default_rng(seeds[3]))
     expect_near(got, want, results[3].name, rtol=1e-7, atol=1e-10)
-    trained = results[1].array(W0.shape)
-    expect(not np.allclose(trained, trained[0]), f"{results[1].name}: units that start different stay different.")
-    expect(_mse(_predict(X, trained) - y) < _mse(_predict(X, W0) - y),
-           f"{results[1].name} did not lower the mean squared error on the records.")
+    # No "the error went down" check: with random labels and alpha 0.8 the grader's own loop raises
+    # the error for about 1 seed in 500, and matching that loop already says all such a check could.
 
 
 def _same_arguments(result, arrays):
@@ -240,10 +238,6 @@ def _sigmoid(z):
     z = np.asarray(z, dtype=np.float64)
     small = np.exp(-np.abs(z))  # exp(-|z|) in (0, 1]
     return np.where(z < 0, small, 1.0) / (1.0 + small)
-
-
-def _predict(X, W):
-    return _sigmoid(X @ W.T).mean(axis=1)
 
 
 def _train(W, X, y, alpha, batch_size, epochs, rng):

@@ -58,6 +58,14 @@ def alternatives_of(chapter):
     return importlib.import_module(f"grading.mutants.{chapter}").ALTERNATIVES
 
 
+def alternative_answers(chapter):
+    """The reference answers with the first alternative of every exercise that has one typed in."""
+    answers = reference_answers(chapter)
+    for alternative in {a.cell: a for a in reversed(alternatives_of(chapter))}.values():
+        answers = alternative.apply(answers)
+    return answers
+
+
 def notebook(chapter):
     return nbformat.read(ROOT / "solutions" / chapter / f"{chapter}.ipynb", as_version=4)
 
