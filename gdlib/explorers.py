@@ -14,7 +14,6 @@ import io
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import SymmetricalLogLocator
 
 from gdlib import in_grading_run, plots
 
@@ -125,10 +124,18 @@ def _verdict(factor):
     return "converges, overshooting" if factor < 0 else "converges"
 
 
-def _symlog(ax):
-    # a diverging path spans many powers of ten on both sides of 0: one tick every three powers
+def _symlog(ax, ticks_a_side=3):
+    """A diverging path spans many powers of ten on both sides of 0: 0 and a few evenly spaced powers each side."""
     ax.set_yscale("symlog", linthresh=1)
-    ax.yaxis.set_major_locator(SymmetricalLogLocator(base=1000, linthresh=1))
+    low, high = ax.get_ylim()
+    step = max(1, -(-_top_power(max(-low, high)) // ticks_a_side))
+    above = [10.0 ** k for k in range(step, _top_power(high) + 1, step)]
+    below = [-10.0 ** k for k in range(step, _top_power(-low) + 1, step)]
+    ax.set_yticks(below[::-1] + [0.0] + above)  # no tick at 1: it would crowd the 0
+
+
+def _top_power(limit):
+    return int(np.floor(np.log10(limit))) if limit >= 10 else 0
 
 
 def _draw_descent(run, curve_ax, steps_ax, *, input, goal, alpha):
