@@ -1,5 +1,6 @@
 """nbgrader preprocessors the course adds to autograding."""
 
+import base64
 import copy
 import os
 import re
@@ -67,6 +68,8 @@ class TruncateLongOutputs(NbGraderPreprocessor):
 # Formgrader show without a sanitizer (HTML, JavaScript, markdown and widget views would need one, or
 # cannot be shown there at all)
 KEPT_KINDS = ("text/plain", "image/png", "image/jpeg", "image/svg+xml")
+BASE64_KINDS = ("image/png", "image/jpeg")
+MAX_IMAGE_SIDE = 10_000  # pixels: a larger width or height in an output's metadata is dropped
 PLAIN_NOTICE = ("[{kinds} output of {size:,} characters, not kept by the grader: graded notebooks keep only "
                 "text and images; run the notebook to see it]")
 GENERIC_REPR = re.compile(r"<[\w.]+ object( at 0x[0-9a-fA-F]+)?>")
@@ -79,25 +82,60 @@ class TextAndImageOutputs(NbGraderPreprocessor):
     sanitize (more than quadratically, for some markup), so no HTML, JavaScript, markdown or widget
     view of a submission ever reaches a feedback page or the Formgrader. Where the plain text is only
     a placeholder (``<IPython.core.display.HTML object>``: ch01's animation), a notice says what was
-    left out. Images, which pages show as data URLs, stay; so do the explorers' static figures.
+    left out. Images, which pages show as data URLs, stay if they are base64 indeed; so do the
+    explorers' static figures. An output's metadata is rebuilt from an allow-list (see
+    ``_image_sizes``): nbconvert writes an image's width and height into its ``<img>`` unquoted.
     """
 
     def preprocess_cell(self, cell, resources, index):
         for output in cell.get("outputs", []):
-            data = output.get("data")
-            if not data or all(kind in KEPT_KINDS for kind in data):
-                continue
-            left_out = sorted(kind for kind in data if kind not in KEPT_KINDS)
-            kept = {kind: value for kind, value in data.items() if kind in KEPT_KINDS}
-            plain = _joined(kept.get("text/plain", "")).strip()
-            if list(kept) in ([], ["text/plain"]) and (not plain or GENERIC_REPR.fullmatch(plain)):
-                size = sum(len(_joined(data[kind])) for kind in left_out)
-                kept["text/plain"] = PLAIN_NOTICE.format(kinds=", ".join(left_out), size=size)
-            output["data"] = nbformat.from_dict(kept)
-            if isinstance(output.get("metadata"), dict):
-                output["metadata"] = nbformat.from_dict(
-                    {key: value for key, value in output["metadata"].items() if key not in left_out})
+            if "metadata" in output:
+                output["metadata"] = nbformat.from_dict(_image_sizes(output["metadata"]))
+            if output.get("data"):
+                output["data"] = nbformat.from_dict(_text_and_images(output["data"]))
         return cell, resources
+
+
+def _text_and_images(data):
+    """``data`` with every kind but text and well-formed images replaced by a notice where needed."""
+    left_out = sorted(kind for kind, value in data.items() if kind not in KEPT_KINDS or not _well_formed(kind, value))
+    kept = {kind: value for kind, value in data.items() if kind not in left_out}
+    plain = _joined(kept.get("text/plain", "")).strip()
+    if left_out and list(kept) in ([], ["text/plain"]) and (not plain or GENERIC_REPR.fullmatch(plain)):
+        size = sum(len(_joined(data[kind])) for kind in left_out)
+        kept["text/plain"] = PLAIN_NOTICE.format(kinds=", ".join(left_out), size=size)
+    return kept
+
+
+def _well_formed(kind, value):
+    """Text is text; a PNG or JPEG must be base64 (the pages put it in a data URL), an SVG a string."""
+    if kind not in BASE64_KINDS:
+        return isinstance(value, (str, list))
+    try:
+        base64.b64decode(_joined(value).replace("\n", ""), validate=True)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def _image_sizes(metadata):
+    """The only output metadata kept: each image kind's width and height, when they are plain integers.
+
+    nbconvert's templates (the Formgrader's, the feedback page's) write ``width={{ width }}`` with no
+    quotes, so a width of ``1 onerror=...`` would add a script to the instructor's page; filenames,
+    ``unconfined`` and the rest have no use in a graded notebook.
+    """
+    if not isinstance(metadata, dict):
+        return {}
+    sizes = {}
+    for kind in BASE64_KINDS + ("image/svg+xml",):
+        given = metadata.get(kind)
+        if isinstance(given, dict):
+            kept = {key: value for key, value in given.items()
+                    if key in ("width", "height") and type(value) is int and 0 < value <= MAX_IMAGE_SIDE}
+            if kept:
+                sizes[kind] = kept
+    return sizes
 
 
 LEFT_OUT = ("[the grader left out {what} from this cell: it keeps at most {per_cell:,} outputs per cell and "

@@ -49,6 +49,26 @@ def test_duplicated_grade_id_keeps_the_first_and_the_original(tmp_path):
     assert (tmp_path / "reports/originals/bob" / ASSIGNMENT / path.name).exists()
 
 
+def test_cells_whose_grade_id_the_chapter_lacks_become_ordinary_cells(tmp_path):
+    """nbgrader stops on a grade id its gradebook lacks: a cell pasted from another chapter cost the notebook."""
+    release = tmp_path / "course" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    release.parent.mkdir(parents=True)
+    nbformat.write(new_notebook(cells=[graded_cell("", "predict")]), release)
+    forged = graded_cell("b = 3", "zz\n[AutogradeApp | ERROR] FORGED\x1b[2J")
+    no_id, not_a_dict = new_code_cell("c = 4"), new_code_cell("d = 5")
+    no_id.metadata["nbgrader"], not_a_dict.metadata["nbgrader"] = {"grade": True, "grade_id": ["predict"]}, "x"
+    cells = [graded_cell("a = 1", "predict"), graded_cell("a = 2", "w_sum"), forged, no_id, not_a_dict]
+    path = submit(tmp_path, "fay", new_notebook(cells=cells))
+    result = preflight.check(tmp_path, "fay", ASSIGNMENT)
+    kept = nbformat.read(path, as_version=4).cells
+    assert result.status == "repaired" and ["nbgrader" in cell.metadata for cell in kept] == [True] + [False] * 4
+    assert [cell.source for cell in kept] == ["a = 1", "a = 2", "b = 3", "c = 4", "d = 5"], "the code still runs"
+    assert "cell 1 has the grade id 'w_sum', which is not in this chapter: kept as an ordinary cell" in result.notes
+    assert "cell 2 has the grade id 'zz\\n[AutogradeApp | ERROR] FORGED\\x1b[2J'" in result.notes[1]
+    assert result.notes[2:] == [f"cell {i} has nbgrader metadata without a grade id: kept as an ordinary cell"
+                                for i in (3, 4)]
+
+
 def test_single_wrongly_named_notebook_is_renamed(tmp_path):
     submit(tmp_path, "cy", new_notebook(cells=[]), name="Untitled.ipynb")
     result = preflight.check(tmp_path, "cy", ASSIGNMENT)
@@ -370,17 +390,25 @@ def test_a_hidden_tests_run_gets_its_own_allowance_and_keeps_its_evidence(monkey
     assert [o.data["text/plain"] for o in kept.outputs] == ["n" * 150] and execute._notebook_left == 28
 
 
-def kept_bundle(data):
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=\n"
+
+
+def kept_output(data, metadata=None):
     from grading.preprocessors import TextAndImageOutputs
 
-    cell = new_code_cell("x", outputs=[nbformat.v4.new_output("display_data", data=data)])
-    return TextAndImageOutputs().preprocess_cell(cell, {}, 0)[0].outputs[0].data
+    output = nbformat.v4.new_output("display_data", data=data, metadata=metadata or {})
+    cell = new_code_cell("x", outputs=[output])
+    return TextAndImageOutputs().preprocess_cell(cell, {}, 0)[0].outputs[0]
+
+
+def kept_bundle(data):
+    return kept_output(data).data
 
 
 def test_graded_notebooks_keep_only_text_and_images_of_any_output():
-    explorer = {"application/vnd.jupyter.widget-view+json": {"model_id": "m"}, "image/png": "iVBOR",
+    explorer = {"application/vnd.jupyter.widget-view+json": {"model_id": "m"}, "image/png": PNG,
                 "text/plain": "Learning rate (interactive in JupyterLab; a static figure elsewhere)"}
-    assert kept_bundle(explorer) == {"image/png": "iVBOR", "text/plain": explorer["text/plain"]}
+    assert kept_bundle(explorer) == {"image/png": PNG, "text/plain": explorer["text/plain"]}
     table = {"text/html": "<table><tr><td>1</td></tr></table>", "text/plain": "   a\n0  1"}
     assert kept_bundle(table) == {"text/plain": "   a\n0  1"}
     animation = {"text/html": "<b class=c1>" * 1000, "application/javascript": "x()",
@@ -388,6 +416,19 @@ def test_graded_notebooks_keep_only_text_and_images_of_any_output():
     notice = kept_bundle(animation)["text/plain"]
     assert list(kept_bundle(animation)) == ["text/plain"] and "not kept by the grader" in notice
     assert "application/javascript, text/html output of 12,003 characters" in notice and "<" not in notice
+
+
+def test_an_images_metadata_and_data_cannot_add_markup_to_the_page_that_shows_it():
+    """nbconvert writes width= and height= unquoted into the <img> of the Formgrader and feedback pages."""
+    handler = "1 onerror=alert(document.domain) x"
+    metadata = {"image/png": {"width": handler, "height": 300, "unconfined": True},
+                "image/jpeg": {"height": 10**9}, "width": handler, "filenames": {"image/png": "x.png"}}
+    kept = kept_output({"image/png": PNG, "image/jpeg": PNG, "text/plain": "a figure"}, metadata)
+    assert kept.metadata == {"image/png": {"height": 300}}
+    forged = kept_output({"image/png": 'x" onerror="alert(1)', "text/plain": "<Figure size 640x480>"})
+    assert forged.data == {"text/plain": "<Figure size 640x480>"}, "an image that is not base64 is left out"
+    blank = kept_output({"image/jpeg": "not base64!"}).data
+    assert list(blank) == ["text/plain"] and "image/jpeg output of 11 characters, not kept" in blank["text/plain"]
 
 
 def rendered_markdown(*sources):

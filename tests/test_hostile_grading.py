@@ -97,6 +97,13 @@ def build_class(course, listener_port):
     nb.cells.insert(index + 1, copy.deepcopy(nb.cells[index]))
     nb.cells[index + 1].id = "pasted-copy"
     submit("a_duplicate_cell", nb, 8)
+    # a graded cell pasted from another chapter, and a made-up grade id that writes a log line of its own
+    nb = answered(CHAPTER, R)
+    pasted, forged = copy.deepcopy(nb.cells[index]), nbformat.v4.new_markdown_cell("a note")
+    pasted.metadata["nbgrader"]["grade_id"], pasted.id = "w_sum", "from-chapter-2"
+    forged.metadata["nbgrader"] = {"grade_id": FORGED_LOG_LINE, "solution": True, "grade": False, "locked": False}
+    nb.cells[index + 1:index + 1] = [pasted, forged]
+    submit("a_foreign_cells", nb, 8)
     submit("b_reference", answered(CHAPTER, R), 8)
     submit("c_untouched", answered(CHAPTER), 0)
     submit("d_partial", answered(CHAPTER, with_mistake(R, "step", "weight - alpha", "weight + alpha")), 4)
@@ -189,7 +196,13 @@ def build_class(course, listener_port):
                         only_visible + "        import os\n        os._exit(5)\n    return input * weight")
     submit("z_dies_on_fresh_inputs", answered(CHAPTER, dies), 1)
     script = ("from IPython.display import HTML, display\n"
-              "display(HTML('<script>document.title = \"INJECTED\"</script><img src=x onerror=\"alert(1)\">'))")
+              "display(HTML('<script>document.title = \"INJECTED\"</script><img src=x onerror=\"alert(1)\">'))\n"
+              # nbconvert writes an image's width and height unquoted; its data goes into a data URL
+              "display({'image/png': 'notbase64', 'text/plain': 'a figure'}, raw=True,\n"
+              "        metadata={'image/png': {'width': '1 onerror=alert(document.domain) x'}})\n"
+              "display({'image/jpeg': 'x\" onerror=\"alert(2)', 'text/plain': 'a photo'}, raw=True,\n"
+              "        metadata={'height': '1 onerror=alert(3)',\n"
+              "                  'filenames': {'image/jpeg': 'x\" onload=\"alert(4)'}})")
     submit("za_html_script", answered(CHAPTER, after(R, "predict", script)), 8)
     markup = ('<script>document.title = "MARKDOWN"</script> <img src=x onerror="alert(2)"> <svg onload="alert(3)">'
               '</svg> <style>h4 {display: none}</style> <a href="javascript:alert(4)">link</a>')
@@ -384,6 +397,14 @@ def test_every_graded_student_gets_exactly_the_expected_score(graded):
 
 def test_inflated_points_are_restored(graded):
     assert score(graded["course"], "g_inflated_points") == (8, 8)
+
+
+def test_cells_from_another_chapter_are_kept_as_ordinary_cells_and_write_nothing_to_the_log(graded):
+    row = submission_report(graded["course"], "a_foreign_cells")
+    assert row["status"] == "repaired" and row["score"] == "8.0" and row["attempts"] == "1"
+    assert "the grade id 'w_sum', which is not in this chapter" in row["repairs"]
+    log = (graded["course"] / "reports" / "nbgrader.log").read_text()
+    assert "FORGED LOG LINE" not in log and "\x1b" not in log
 
 
 def test_duplicated_cell_in_the_first_student_is_repaired_and_the_batch_goes_on(graded):
@@ -582,6 +603,9 @@ def test_files_shipped_beside_the_notebook_are_left_out_and_kept(graded):
         f"{CHAPTER}.ipynb"]
 
 
+FORGED_LOG_LINE = "zz\n[AutogradeApp | ERROR] FORGED LOG LINE: student bob cheated\x1b[2J"
+
+
 class LiveMarkup(HTMLParser):
     """The elements a browser would make of a page: (tag, attributes), and the text of its scripts and styles."""
 
@@ -607,6 +631,28 @@ def test_feedback_runs_no_script_a_submission_wrote(graded):
     live = LiveMarkup(page)
     assert not any("INJECTED" in code for code in live.code) and not live.attributes("on")
     assert "text/html output of" in page and "not kept by the grader" in page, "a notice stands for the markup"
+
+
+def formgrader_page(course, student):
+    """The graded notebook as the Formgrader's submission view renders it (its template, the course's config)."""
+    from nbconvert.exporters import HTMLExporter
+    from nbgrader.server_extensions.formgrader import handlers
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    config.HTMLExporter.template_name = "formgrade"
+    config.HTMLExporter.extra_template_basedirs = [handlers.template_path]
+    resources = {"assignment_id": CHAPTER, "notebook_id": CHAPTER, "submission_id": "s", "index": 0, "total": 1,
+                 "base_url": "", "student": student, "last_name": "", "first_name": "", "notebook_path": "/n"}
+    notebook = course / "autograded" / student / CHAPTER / f"{CHAPTER}.ipynb"
+    return HTMLExporter(config=config).from_filename(str(notebook), resources=resources)[0]
+
+
+def test_the_formgrader_runs_no_script_a_submission_wrote(graded):
+    page = formgrader_page(graded["course"], "za_html_script")
+    live = LiveMarkup(page)
+    assert not any("INJECTED" in code for code in live.code) and not live.attributes("on")
+    assert "a figure" in page and "a photo" in page, "what the images claimed to be is shown as text"
 
 
 def test_feedback_shows_markup_a_written_answer_holds_as_text(graded):
