@@ -85,7 +85,7 @@ def check(course, student, assignment):
     except Exception as error:  # any unreadable file: JSON, encoding or schema
         return set_aside(course, result, f"{expected.name} is not a readable notebook ({type(error).__name__}: "
                                          f"{str(error).splitlines()[0][:200]}); ask the student to upload it again")
-    changed = repair(nb, result)
+    changed = repair(nb, result, release_grade_ids(course, assignment))
     if changed or expected.stat().st_size > LARGE_NOTEBOOK_BYTES:
         if expected.stat().st_size > LARGE_NOTEBOOK_BYTES:
             clear_outputs(nb, result)
@@ -153,8 +153,13 @@ def leave_out_extra_files(course, result, folder):
                         f"({shown}), kept in reports/left_out/")
 
 
-def repair(nb, result):
-    """Fix a foreign kernel and duplicated grade ids in place; return whether anything changed."""
+def repair(nb, result, known_ids=None):
+    """Fix a foreign kernel and foreign or repeated grade ids in place; return whether anything changed.
+
+    nbgrader stops on a cell whose grade id its gradebook does not know (a cell pasted from another
+    chapter, or made up): such a cell, and any repeat of an id, is kept as an ordinary cell.
+    ``known_ids`` are the release notebook's; None when there is no release to ask.
+    """
     changed = False
     kernelspec = nb.metadata.get("kernelspec", {})
     if kernelspec.get("name") != "python3":
@@ -163,15 +168,39 @@ def repair(nb, result):
         changed = True
     seen = set()
     for index, cell in enumerate(nb.cells):
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id is None:
+        if "nbgrader" not in cell.metadata:
             continue
-        if grade_id in seen:
+        problem = foreign_grade_id(cell.metadata["nbgrader"], seen, known_ids)
+        if problem:
             del cell.metadata["nbgrader"]
-            result.notes.append(f"cell {index} repeated grade id {grade_id!r}: kept as an ordinary cell")
+            result.notes.append(f"cell {index} {problem}: kept as an ordinary cell")
             changed = True
-        seen.add(grade_id)
+        else:
+            seen.add(cell.metadata["nbgrader"]["grade_id"])
     return changed
+
+
+def foreign_grade_id(meta, seen, known_ids):
+    """Why nbgrader must not see this cell's nbgrader metadata, or None when it may."""
+    grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+    if not isinstance(grade_id, str):
+        return "has nbgrader metadata without a grade id"
+    shown = ascii(grade_id[:40])  # printable, whatever the notebook holds
+    if known_ids is not None and grade_id not in known_ids:
+        return f"has the grade id {shown}, which is not in this chapter"
+    if grade_id in seen:
+        return f"repeated grade id {shown}"
+    return None
+
+
+def release_grade_ids(course, assignment):
+    """The grade ids of the chapter's release notebook, or None when the course has no release of it."""
+    try:
+        nb = nbformat.read(Path(course) / "course" / assignment / f"{assignment}.ipynb", as_version=4)
+    except OSError:
+        return None
+    return {cell.metadata["nbgrader"]["grade_id"] for cell in nb.cells
+            if "grade_id" in cell.metadata.get("nbgrader", {})}
 
 
 def clear_outputs(nb, result):

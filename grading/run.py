@@ -23,6 +23,8 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from grading import parallel, preflight, sandbox, settings as defaults
 
+# what reports/nbgrader.log never holds: nbgrader's output can quote a submission (a cell's grade id)
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 
 @dataclass
 class Settings:
@@ -210,7 +212,7 @@ def nbgrader(course, arguments, worker, settings, students=1):
         except subprocess.TimeoutExpired:
             returncode = -9
             out.write(f"stopped after {cap} s\n")
-    output = own_log.read_text(errors="replace")
+    output = CONTROL_CHARACTERS.sub("?", own_log.read_text(errors="replace"))  # as kernel.sh does
     own_log.unlink()
     with _log_lock, open(reports / "nbgrader.log", "a") as log:
         log.write(f"$ nbgrader {' '.join(arguments)}   (worker {worker.number})\n{output}")
