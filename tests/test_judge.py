@@ -99,13 +99,12 @@ def test_collect_records_missing_raising_and_uncallable_names():
 
     namespace = {"boom": boom, "number": 3, "double": lambda xs: [2 * x for x in xs]}
     requests = [call("missing", 1).plain(), call("boom", 1).plain(), call("number").plain(),
-                call("double", [1, 2]).plain(), judge.value("number").plain()]
-    missing, raised, uncallable, doubled, read = collector.collect(requests, namespace)
+                call("double", [1, 2]).plain()]
+    missing, raised, uncallable, doubled = collector.collect(requests, namespace)
     assert missing == {"missing": "missing"}
     assert raised["raised"].startswith("ValueError: nono") and len(raised["raised"]) <= collector.MAX_TEXT
     assert uncallable == {"not_callable": 3}
     assert doubled["result"] == [2, 4] and doubled["args_after"] == [[1, 2]]
-    assert read == {"result": 3}
 
 
 def result(record, *args):
@@ -175,6 +174,23 @@ def test_decide_passes_fails_and_never_passes_on_unreadable_evidence():
     assert "should be 4, got 5" in judge.decide(passing_test, rng, lambda requests: [{"result": 5.0}])
     assert "does not match its questions" in judge.decide(passing_test, rng, lambda requests: [])
     assert "could not read" in judge.decide(passing_test, rng, lambda requests: [{"result": {"x": 1}}])
+
+
+def test_a_test_that_rests_on_others_asks_again_in_rounds_and_a_bounded_number_of_them():
+    def both(rng):
+        yield from passing_test(rng)
+        yield from passing_test(rng)
+
+    def endless(rng):
+        while True:
+            yield [call("f", 2.0)]
+
+    rounds, rng = [], np.random.default_rng(0)
+    assert judge.decide(both, rng, lambda requests: rounds.append(requests) or [{"result": 4.0}]) is None
+    assert len(rounds) == 2
+    answers = iter([4.0, 5.0])
+    assert "should be 4, got 5" in judge.decide(both, rng, lambda requests: [{"result": next(answers)}])
+    assert judge.decide(endless, rng, lambda requests: [{"result": 4.0}]) == "the hidden test did not finish"
 
 
 def test_the_hidden_region_is_removed_whole():

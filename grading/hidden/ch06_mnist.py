@@ -5,7 +5,7 @@ import functools
 import numpy as np
 
 from gdlib import mnist
-from grading.hidden.judge import Failed, call, expect, expect_near, same, value
+from grading.hidden.judge import Failed, call, expect, expect_near, same
 
 
 def inputs_scaled_flat_with_bias(rng):
@@ -134,24 +134,14 @@ def weight_images_reshape_rows(rng):
 
 
 def trained_network_reads_digits(rng):
-    """W_trained reads at least 85.5% of the real 10,000 test digits; output d's weights resemble digit d's mean."""
-    results = yield [value("W_trained")]
-    W = results[0].array((10, 785))
-    expect(np.isfinite(W).all(), "W_trained holds inf or nan: training diverged. Likely mistakes: pixels not scaled "
-                                 "to [0, 1] in prepare_inputs, sum instead of mean in batch_update, or a learning "
-                                 "rate far above 0.01.")
-    images, labels = _test_set()
-    correct = int(np.sum(np.argmax(images @ W[:, :784].T + W[:, 784], axis=1) == labels))
-    expect(correct >= 8550, f"the trained network W_trained reads {correct / len(labels):.2%} of the 10,000 test "
-                            f"digits ({correct} correct); expected at least 85.5%. Likely mistakes: pixels not scaled "
-                            "to [0, 1], labels not one-hot, a transposed weight layout somewhere, or sum instead of "
-                            "mean in batch_update.")
-    means = _mean_images("train", None)
-    for digit in range(10):
-        resembles = _most_similar(W[digit, :784], means)
-        expect(resembles == digit, f"the trained weights of output {digit} (W_trained[{digit}, :784]) should look "
-                                   f"most like the mean image of digit {digit}, but they look most like that of "
-                                   f"{resembles}.")
+    """The functions the training cell uses (prepare_inputs, one_hot, batch_update) pass their tests again.
+
+    The network the learner trained (W_trained) is a name in the kernel, which a submission can set
+    to anything, so the grade never reads it: the visible check shows the learner its accuracy, and
+    these points say that the code which trained it is right, on fresh inputs.
+    """
+    for test in (inputs_scaled_flat_with_bias, one_hot_rows, batch_update_is_mean_of_sample_updates):
+        yield from test(rng)
 
 
 _IN_PLACE = ("changed the W it was given: `W -= ...` updates the caller's array in place; "
@@ -182,14 +172,6 @@ def _most_similar(image, means):
     if not np.isfinite(norm) or norm == 0:
         raise Failed("the weight image is constant or not finite, so it resembles no digit.")
     return int(np.argmax(means @ centred / norm))
-
-
-@functools.cache
-def _test_set():
-    """The 10,000 test images (float32 in [0, 1], (10000, 784)) and labels, loaded once per grading process."""
-    images, labels = mnist.load("test")
-    images.flags.writeable = labels.flags.writeable = False
-    return images, labels
 
 
 @functools.cache

@@ -9,8 +9,8 @@ import functools
 
 import numpy as np
 
-from gdlib import gradcheck, mnist
-from grading.hidden.judge import Failed, call, expect, expect_near, show, value
+from gdlib import gradcheck
+from grading.hidden.judge import Failed, call, expect, expect_near, show
 
 RTOL, ATOL = 1e-5, 1e-7
 _LEAF_OPS = {"placeholder", "variable"}
@@ -353,20 +353,14 @@ def minimize_descends_a_convex_loss(rng):
 
 
 def softmax_regression_reads_92_percent(rng):
-    """W_mnist and b_mnist read at least 92% of the real 10,000 test digits."""
-    results = yield [value("W_mnist"), value("b_mnist")]
-    W, b = results[0].array((784, 10)), results[1].array((10,))
-    expect(np.isfinite(W).all() and np.isfinite(b).all(),
-           "W_mnist or b_mnist holds inf or nan: training diverged. Likely mistakes: a sign flipped in minimize, "
-           "or a gradient that is too large (check the op gradients first).")
-    images, labels = _test_set()
-    correct = int(np.sum(np.argmax(images @ W + b, axis=1) == labels))
-    expect(correct >= 9200, f"the trained softmax regression (W_mnist, b_mnist) reads {correct / len(labels):.2%} "
-                            f"of the 10,000 test digits ({correct} correct); expected at least 92%.")
+    """The graph code the training cell runs (order, gradients, backward, minimize) passes its tests again.
 
-
-@functools.cache
-def _test_set():
-    images, labels = mnist.load("test")
-    images.flags.writeable = labels.flags.writeable = False
-    return images, labels
+    W_mnist and b_mnist are names in the kernel, which a submission can set to anything, so the
+    grade never reads them: the visible check shows the learner its accuracy, and these points say
+    that the code which trained the network is right, on fresh inputs.
+    """
+    for test in (topological_order_puts_inputs_first, add_gradient_sums_broadcast_axes,
+                 matmul_gradient_matches_differences, reduce_sum_gradient_repeats_grad,
+                 log_and_sigmoid_gradients_match_differences, softmax_gradient_couples_each_row,
+                 backward_sums_over_consumers, minimize_descends_a_convex_loss):
+        yield from test(rng)

@@ -100,8 +100,6 @@ def _run(request, namespace):
     name = request["name"]
     if name not in namespace:
         return {"missing": name}
-    if request["kind"] == "value":
-        return {"result": encode(namespace[name])}
     function = namespace[name]
     if not callable(function):
         return {"not_callable": encode(function)}

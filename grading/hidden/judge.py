@@ -1,8 +1,9 @@
 """The judge: what hidden tests use to ask for evidence and to decide on it, outside the kernel.
 
 A hidden test is a generator function named after its test cell, taking a NumPy ``rng`` the
-grader seeds fresh for every run. It yields the requests it wants answered (``call`` and
-``value``), receives one ``Result`` per request, and raises ``Failed`` with a message the
+grader seeds fresh for every run. It yields the requests it wants answered (``call``: the
+student's function on inputs the test chose; a grade never reads a variable, which a submission
+can set to anything), receives one ``Result`` per request, and raises ``Failed`` with a message the
 learner can act on, or returns to pass::
 
     def predict_multiplies(rng):
@@ -10,6 +11,9 @@ learner can act on, or returns to pass::
         results = yield [call("predict", x, w) for x, w in cases]
         for (x, w), result in zip(cases, results):
             result.expect_near(x * w)
+
+A test that rests on others asks again what they ask, on fresh inputs: ``yield from
+batch_update_is_mean_of_sample_updates(rng)``; each round is one execution in the kernel.
 
 Everything here runs in the grading process (or, for an instructor's own solutions, in
 process): the evidence is hostile plain data, read only through ``Result``.
@@ -24,6 +28,7 @@ import numpy as np
 from grading.hidden import collector
 
 MAX_EVIDENCE_CHARS = 50_000_000
+MAX_ROUNDS = 16  # of requests one hidden test may send the kernel
 
 
 class Failed(AssertionError):
@@ -36,7 +41,7 @@ class NoEvidence(Failed):
 
 @dataclass
 class Request:
-    kind: str  # "call" or "value"
+    kind: str  # "call": the only question a test can ask (never "what does this name hold")
     name: str
     args: tuple = ()
     label: str = ""
@@ -59,11 +64,6 @@ def call(function, *args, label=None):
 def seeded_rng(seed):
     """An argument the kernel receives as a fresh ``np.random.default_rng(seed)``."""
     return collector.SeededRng(seed)
-
-
-def value(name):
-    """Ask the kernel for the value of the student's variable ``name``."""
-    return Request("value", name, (), name)
 
 
 @dataclass
@@ -215,19 +215,20 @@ def read_evidence(outputs, token):
 
 
 def decide(test, rng, gather):
-    """Run one hidden test: ``gather(plain requests)`` returns the records; return None or the failure message."""
+    """Run one hidden test: ``gather(plain requests)`` returns the records; return None or the failure message.
+
+    A test may ask in several rounds (``yield from`` the tests it builds on): at most MAX_ROUNDS.
+    """
     steps = test(rng)
     try:
         requests = next(steps)
-    except StopIteration:
-        return None
-    try:
-        records = gather([request.plain() for request in requests])
-        if not isinstance(records, list) or len(records) != len(requests):
-            raise NoEvidence("the hidden test's result does not match its questions")
-        results = [Result(request, record if isinstance(record, dict) else {})
-                   for request, record in zip(requests, records)]
-        steps.send(results)
+        for _ in range(MAX_ROUNDS):
+            records = gather([request.plain() for request in requests])
+            if not isinstance(records, list) or len(records) != len(requests):
+                raise NoEvidence("the hidden test's result does not match its questions")
+            results = [Result(request, record if isinstance(record, dict) else {})
+                       for request, record in zip(requests, records)]
+            requests = steps.send(results)
     except StopIteration:
         return None
     except Failed as failure:
