@@ -650,8 +650,9 @@ def formgrader_page(course, student):
 
 def test_the_formgrader_runs_no_script_a_submission_wrote(graded):
     page = formgrader_page(graded["course"], "za_html_script")
-    live = LiveMarkup(page)
-    assert not any("INJECTED" in code for code in live.code) and not live.attributes("on")
+    live, own = LiveMarkup(page), LiveMarkup(formgrader_page(graded["course"], "b_reference"))
+    assert not any("INJECTED" in code for code in live.code)
+    assert live.attributes("on") == own.attributes("on"), "only the Formgrader's own handlers (toggle_name)"
     assert "a figure" in page and "a photo" in page, "what the images claimed to be is shown as text"
 
 
