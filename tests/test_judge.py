@@ -178,8 +178,7 @@ def test_decide_passes_fails_and_never_passes_on_unreadable_evidence():
 
 def test_a_test_that_rests_on_others_asks_again_in_rounds_and_a_bounded_number_of_them():
     def both(rng):
-        yield from passing_test(rng)
-        yield from passing_test(rng)
+        yield from judge.again(rng, passing_test, passing_test)
 
     def endless(rng):
         while True:
@@ -189,7 +188,8 @@ def test_a_test_that_rests_on_others_asks_again_in_rounds_and_a_bounded_number_o
     assert judge.decide(both, rng, lambda requests: rounds.append(requests) or [{"result": 4.0}]) is None
     assert len(rounds) == 2
     answers = iter([4.0, 5.0])
-    assert "should be 4, got 5" in judge.decide(both, rng, lambda requests: [{"result": next(answers)}])
+    failure = judge.decide(both, rng, lambda requests: [{"result": next(answers)}])
+    assert failure.startswith("this cell rests on the test passing_test, which fails again") and "got 5" in failure
     assert judge.decide(endless, rng, lambda requests: [{"result": 4.0}]) == "the hidden test did not finish"
 
 

@@ -5,7 +5,7 @@ import functools
 import numpy as np
 
 from gdlib import mnist
-from grading.hidden.judge import Failed, call, expect, expect_near, same
+from grading.hidden.judge import Failed, again, call, expect, expect_near, same
 
 
 def inputs_scaled_flat_with_bias(rng):
@@ -140,8 +140,7 @@ def trained_network_reads_digits(rng):
     to anything, so the grade never reads it: the visible check shows the learner its accuracy, and
     these points say that the code which trained it is right, on fresh inputs.
     """
-    for test in (inputs_scaled_flat_with_bias, one_hot_rows, batch_update_is_mean_of_sample_updates):
-        yield from test(rng)
+    yield from again(rng, inputs_scaled_flat_with_bias, one_hot_rows, batch_update_is_mean_of_sample_updates)
 
 
 _IN_PLACE = ("changed the W it was given: `W -= ...` updates the caller's array in place; "

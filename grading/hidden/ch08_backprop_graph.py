@@ -10,7 +10,7 @@ import functools
 import numpy as np
 
 from gdlib import gradcheck
-from grading.hidden.judge import Failed, call, expect, expect_near, show
+from grading.hidden.judge import Failed, again, call, expect, expect_near, show
 
 RTOL, ATOL = 1e-5, 1e-7
 _LEAF_OPS = {"placeholder", "variable"}
@@ -359,8 +359,7 @@ def softmax_regression_reads_92_percent(rng):
     grade never reads them: the visible check shows the learner its accuracy, and these points say
     that the code which trained the network is right, on fresh inputs.
     """
-    for test in (topological_order_puts_inputs_first, add_gradient_sums_broadcast_axes,
-                 matmul_gradient_matches_differences, reduce_sum_gradient_repeats_grad,
-                 log_and_sigmoid_gradients_match_differences, softmax_gradient_couples_each_row,
-                 backward_sums_over_consumers, minimize_descends_a_convex_loss):
-        yield from test(rng)
+    yield from again(rng, topological_order_puts_inputs_first, add_gradient_sums_broadcast_axes,
+                     matmul_gradient_matches_differences, reduce_sum_gradient_repeats_grad,
+                     log_and_sigmoid_gradients_match_differences, softmax_gradient_couples_each_row,
+                     backward_sums_over_consumers, minimize_descends_a_convex_loss)

@@ -13,7 +13,7 @@ learner can act on, or returns to pass::
             result.expect_near(x * w)
 
 A test that rests on others asks again what they ask, on fresh inputs: ``yield from
-batch_update_is_mean_of_sample_updates(rng)``; each round is one execution in the kernel.
+again(rng, batch_update_is_mean_of_sample_updates)``; each round is one execution in the kernel.
 
 Everything here runs in the grading process (or, for an instructor's own solutions, in
 process): the evidence is hostile plain data, read only through ``Result``.
@@ -212,6 +212,21 @@ def read_evidence(outputs, token):
             or not isinstance(evidence.get("records"), list)):
         raise NoEvidence("the hidden test's result did not come from this run of this cell")
     return evidence["records"]
+
+
+def again(rng, *tests):
+    """Ask what each of ``tests`` asks, on fresh inputs: a test cell whose points rest on theirs.
+
+    A failure names the test it came from, so the learner knows which function to fix.
+    """
+    for test in tests:
+        try:
+            yield from test(rng)
+        except NoEvidence:
+            raise
+        except Failed as failure:
+            raise Failed(f"this cell rests on the test {test.__name__}, which fails again on fresh inputs: "
+                         f"{failure}") from None
 
 
 def decide(test, rng, gather):
