@@ -68,8 +68,10 @@ c.GenerateFeedback.preprocessors = [HideHiddenTests, TextAndImageOutputs,
 c.HTMLExporter.sanitize_html = True
 # ... and markdown a submission wrote is shown with its raw HTML as text, a bounded amount per page
 # (grading/feedback.py; feedback and the Formgrader's grading page both use HTMLExporter and its
-# markdown2html filter)
-c.HTMLExporter.filters = {"markdown2html": "grading.feedback.safe_markdown2html"}
+# markdown2html filter); what nbconvert cleans (code, raw cells) keeps no id and no class but
+# Pygments' (the Formgrader's script finds score boxes by id and panels by class)
+c.HTMLExporter.filters = {"markdown2html": "grading.feedback.safe_markdown2html",
+                          "clean_html": "grading.feedback.clean"}
 
 c.ClearSolutions.code_stub = {
     "python": "# YOUR CODE HERE\nraise NotImplementedError()",

@@ -456,6 +456,21 @@ def test_markdown_a_page_renders_is_bounded_and_raw_html_is_shown_as_text(monkey
     assert sum(html.count("<") for html in read) <= settings.MARKDOWN_TAGS, "the sanitizer reads a bounded page"
 
 
+def test_markup_a_submission_wrote_carries_no_id_and_no_class_but_pygments():
+    """The Formgrader's script finds score boxes by grade id and panels by class: none may come from a submission."""
+    from nbconvert.filters.highlight import Highlight2HTML
+
+    from grading.feedback import clean
+
+    page = rendered_markdown("###### predict_multiplies", "```nbgrader_cell\nx = 1\n```", "```python\nx = 1\n```")
+    assert "<h6>predict_multiplies</h6>" in page and " id=" not in page and "nbgrader_cell" not in page.split("<pre")[0]
+    assert 'class="language-nbgrader_cell"' not in page and '<span class="n">x</span>' in page
+    raw = clean('<div class="nbgrader_cell" id="predict"><a class="full-credit" href="#">Full credit</a></div>')
+    assert raw == '<div><a href="#">Full credit</a></div>'
+    code = clean(Highlight2HTML()("x = 1  # a comment", language="ipython3"))
+    assert "highlight hl-ipython3" in code and '<span class="c1"># a comment</span>' in code
+
+
 def test_every_step_the_course_adds_to_autograding_and_feedback_runs():
     """nbgrader registers the configured steps without enabling them: each must be enabled by itself."""
     from traitlets.config.loader import PyFileConfigLoader

@@ -28,7 +28,16 @@ from conftest import ROOT
 from grading import sandbox, settings
 from grading.report import stored_reasons
 from grading.run import gradebook
-from grading.samples import LIAR, answered, copy_course, liar_answers, make_command, reference_answers, with_mistake
+from grading.samples import (
+    LIAR,
+    answered,
+    copy_course,
+    liar_answers,
+    make_command,
+    points_of,
+    reference_answers,
+    with_mistake,
+)
 
 CHAPTER = "ch01_one_weight"
 CELL_TIMEOUT = 5
@@ -207,6 +216,15 @@ def build_class(course, listener_port):
     markup = ('<script>document.title = "MARKDOWN"</script> <img src=x onerror="alert(2)"> <svg onload="alert(3)">'
               '</svg> <style>h4 {display: none}</style> <a href="javascript:alert(4)">link</a>')
     submit("za_markdown_script", answered(CHAPTER, after(R, "overshoot_explained", markup)), 8)
+    # markup that names elements as the Formgrader's own score boxes and panels, above the test
+    # cells: its script binds each grade to the first element with its id
+    nb = answered(CHAPTER, after(R, "overshoot_explained", "\n\n".join(
+        f"###### {grade_id}\n\n```nbgrader_cell\n{grade_id}\n```" for grade_id in points_of(CHAPTER))))
+    written = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "overshoot_explained")
+    nb.cells.remove(written)
+    nb.cells[2:2] = [written, nbformat.v4.new_raw_cell(
+        '<div class="nbgrader_cell" id="predict_multiplies"><a class="full-credit" href="#">Full credit</a></div>')]
+    submit("zb_names_the_score_boxes", nb, 8)
 
     solution = f"../../../solutions/{CHAPTER}/{CHAPTER}.ipynb"
     linked = course / "submitted" / "zb_submits_a_link" / CHAPTER
@@ -654,6 +672,17 @@ def test_the_formgrader_runs_no_script_a_submission_wrote(graded):
     assert not any("INJECTED" in code for code in live.code)
     assert live.attributes("on") == own.attributes("on"), "only the Formgrader's own handlers (toggle_name)"
     assert "a figure" in page and "a photo" in page, "what the images claimed to be is shown as text"
+
+
+def test_no_element_of_the_formgrader_page_takes_its_id_or_class_from_a_submission(graded):
+    """Else the page's script binds a test's score box to markup the student wrote (one click, full marks)."""
+    def names(student):
+        tags = LiveMarkup(formgrader_page(graded["course"], student)).tags
+        return (sorted(attrs["id"] for _, attrs in tags if "id" in attrs),
+                sorted(attrs["class"] for _, attrs in tags if "nbgrader" in attrs.get("class", "")
+                       or "credit" in attrs.get("class", "")))
+
+    assert names("zb_names_the_score_boxes") == names("b_reference")
 
 
 def test_feedback_shows_markup_a_written_answer_holds_as_text(graded):
