@@ -26,6 +26,7 @@ from grading import parallel, preflight, sandbox, settings as defaults
 # what reports/nbgrader.log never holds: nbgrader's output can quote a submission (a cell's grade id)
 CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 
+
 @dataclass
 class Settings:
     cell_timeout: int = defaults.CELL_TIMEOUT

@@ -102,7 +102,7 @@ def _run(request, namespace):
         return {"missing": name}
     function = namespace[name]
     if not callable(function):
-        return {"not_callable": encode(function)}
+        return {"not_callable": True}  # what the name holds never leaves the kernel
     args = [decode(arg) for arg in request["args"]]
     try:
         result = function(*args)
