@@ -21,6 +21,8 @@ change other students' files, open network connections and exhaust the machine.
 Fix the problem above, or, only for submissions you trust, grade without the sandbox:
   make autograde UNSAFE_NO_SANDBOX=1"""
 
+# course commands that read the gradebook: it first learns every chapter they name (database.ensure_registered)
+NEED_THE_GRADEBOOK = {"feedback", "return-feedback"}
 # commands with options of their own, handed on to their module
 PASSED_ON = {"gradebook": database, "grades": export}
 
@@ -41,9 +43,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command == "autograde":
         return autograde(parser, args)
+    course = Path(args.course).resolve()
     try:
-        course_commands.COMMANDS[args.command](Path(args.course).resolve(), args.chapters)
-    except course_commands.CourseError as problem:
+        if args.command in NEED_THE_GRADEBOOK:
+            database.ensure_registered(course, args.chapters or None)
+        course_commands.COMMANDS[args.command](course, args.chapters)
+    except (course_commands.CourseError, database.GradebookProblem) as problem:
         sys.exit(f"{args.command}: {problem}")
 
 
@@ -81,7 +86,7 @@ def autograde(parser, args):
     if chosen.use_sandbox and sandbox.problems():
         sys.exit(REFUSAL.format(reasons="\n  ".join(sandbox.problems())))
     try:  # one paragraph, not a traceback, when the gradebook cannot be opened
-        database.check(settings.db_url(str(course)))
+        database.ensure_registered(course, assignments)
     except database.GradebookProblem as problem:
         sys.exit(str(problem))
     if not chosen.use_sandbox:
@@ -90,6 +95,19 @@ def autograde(parser, args):
     folder = Path("reports") / (f"shard-{shard.index}-of-{shard.count}" if shard.count > 1 else "")
     rows = report.write(course, outcomes, folder=course / folder)
     summarize(outcomes, rows, folder)
+    return exit_status(outcomes)
+
+
+def exit_status(outcomes):
+    """0 unless there were submissions and not one of them could be graded: then say why, once."""
+    if not outcomes or any(o.graded for o in outcomes):
+        return 0
+    reasons = sorted({o.problem for o in outcomes if o.problem})
+    print(f"NOTHING GRADED: none of the {len(outcomes)} submissions could be graded. "
+          f"{'The reason given: ' if len(reasons) == 1 else 'The reasons given: '}{' | '.join(reasons[:3])}"
+          f"{' ...' if len(reasons) > 3 else ''}. Read reports/nbgrader.log, fix the cause (the gradebook, the "
+          "sandbox, the machine) and run make autograde again.", file=sys.stderr)
+    return 1
 
 
 def summarize(outcomes, rows, folder):
@@ -103,4 +121,4 @@ def summarize(outcomes, rows, folder):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -110,12 +110,14 @@ def registered_versions(url):
     """{chapter: sha256 of the solution it was registered from}; also makes sure gd_lost_points exists."""
     from nbgrader.api import Gradebook
 
+    from grading.handgrades import CHECKSUMS
     from grading.report import REASONS
 
     with Gradebook(url, course_id=settings.COURSE_ID) as book:
         with book.engine.begin() as connection:  # once, here, before any grading worker needs it
             REASONS.create(connection, checkfirst=True)
             REGISTERED.create(connection, checkfirst=True)
+            CHECKSUMS.create(connection, checkfirst=True)  # grading/handgrades.py
             stamps = {row.assignment: row.solution_sha256 for row in connection.execute(REGISTERED.select())}
         known = {assignment.name for assignment in book.assignments if assignment.notebooks}
     return {chapter: sha for chapter, sha in stamps.items() if chapter in known}
@@ -151,22 +153,42 @@ def register(course, chapters):
                                        f"{done.returncode}, its messages are above); {chapter} is not registered.")
 
 
+def every_chapter(course):
+    """The chapters of ``course``: its folders solutions/chNN_slug/."""
+    return sorted(p.name for p in (Path(course) / "solutions").glob("ch*") if p.is_dir())
+
+
+def ensure_registered(course, chapters=None, log=print):
+    """Open the gradebook of ``course`` and register the ``chapters`` (default: every chapter) it lacks,
+    or knows from another version of their solution; raise GradebookProblem when it cannot.
+
+    Every command that grades, writes feedback or exports runs this first: what the gradebook knows
+    never depends on a file's age (a SQLite gradebook that `make collect` made empty is filled here)."""
+    course = Path(course).resolve()
+    url = settings.db_url(str(course))
+    check(url)
+    wanted = every_chapter(course) if chapters is None else list(chapters)
+    unknown = [c for c in wanted if not (course / "solutions" / c / f"{c}.ipynb").is_file()]
+    if unknown:
+        raise GradebookProblem(f"There is no solutions/{unknown[0]}/{unknown[0]}.ipynb: {unknown[0]} is not a "
+                               f"chapter of this course (its chapters: {', '.join(every_chapter(course))}).")
+    stale = stale_chapters(url, course, wanted)
+    register(course, stale)
+    remember_versions(url, course, stale)
+    if stale:
+        log(f"gradebook {shown_url(url)}: registered {', '.join(stale)} from solutions/")
+    return stale
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m grading.database", description=__doc__.split("\n\n")[0])
-    parser.add_argument("chapters", nargs="*", help="chapters that must be registered (from solutions/)")
+    parser.add_argument("chapters", nargs="*", help="chapters that must be registered (default: every chapter)")
     parser.add_argument("--course", default=".", help="the course root (default: the current folder)")
     args = parser.parse_args(argv)
-    course = Path(args.course).resolve()
-    url = settings.db_url(str(course))
     try:
-        check(url)
-        stale = stale_chapters(url, course, args.chapters)
-        register(course, stale)
-        remember_versions(url, course, stale)
+        ensure_registered(args.course, args.chapters or None)
     except GradebookProblem as problem:
         sys.exit(str(problem))
-    if stale:
-        print(f"gradebook {shown_url(url)}: registered {', '.join(stale)} from solutions/")
 
 
 if __name__ == "__main__":

@@ -8,13 +8,16 @@
   ``graded``; ``missing`` (nothing submitted: score empty, not 0); ``needs manual grading`` (a
   written answer is not graded yet: score is the points so far); ``not graded`` (the grading run
   could not grade it, or it was never autograded: score is what the gradebook holds, reason says why).
-- grades_wide.csv, one row per student: the same names and ids, then one column per chapter
-  holding its score when the status is ``graded`` and empty otherwise (grades.csv says why), so an
-  import never posts a missing, provisional or failed grade; and ``total``, the sum of the row's
-  chapter scores (an empty cell adds nothing).
+- grades_wide.csv: first a ``Points Possible`` row (each chapter's maximum, and the total's), then one
+  row per student: the same names and ids, then one column per chapter holding its score when the
+  status is ``graded`` and empty otherwise (grades.csv says why), so an import never posts a missing,
+  provisional or failed grade; ``total``, the sum over the chapters handed in so far (those anyone in
+  the class submitted), given only when every one of them is ``graded`` for this student; and
+  ``total_note``, saying what the total adds up or why there is none.
 
-Every student and every chapter in the gradebook appears, as does a student whose only submission
-was set aside by preflight (reports/set_aside/). Scores are nbgrader's (the late penalty already
+Every chapter of solutions/ appears (the gradebook learns them all first, so the columns never depend
+on how the gradebook came to be), as does every student of the gradebook's roster and every student
+whose only submission was set aside by preflight (reports/set_aside/). Scores are nbgrader's (the late penalty already
 taken off). Both files are written with the csv module, UTF-8: a name holding a comma, a quote or
 a line break survives a round trip.
 """
@@ -51,7 +54,7 @@ def grade_rows(book, set_aside=None):
     ``set_aside``: {(assignment, student): reason} for submissions preflight set aside (set_aside_now).
     """
     set_aside = set_aside or {}
-    chapters = {a.name: a.max_score for a in book.assignments}
+    chapters = {a.name: a.max_score for a in book.assignments if a.notebooks}  # registered ones
     people = {s.id: Person(s.id, s.lms_user_id or "", s.last_name or "", s.first_name or "", s.email or "")
               for s in book.students}
     for _, student in set_aside:
@@ -131,17 +134,45 @@ def set_aside_now(course):
     return found
 
 
+POINTS_POSSIBLE = "Points Possible"  # the wide form's first row (no student id has a space: preflight)
+
+
 def wide_rows(rows):
-    """One dict per student: identity, one score column per chapter (empty unless graded), total."""
+    """The wide form: a points-possible row, then one row per student (identity, one score column per
+    chapter, empty unless graded, then total and total_note); and its columns."""
     chapters = sorted({row["assignment"] for row in rows})
-    wide = {}
+    counted = sorted({row["assignment"] for row in rows if row["status"] != "missing"})
+    students = {}
     for row in rows:
-        entry = wide.setdefault(row["student_id"], {**{c: row[c] for c in IDENTITY}, **dict.fromkeys(chapters, "")})
+        students.setdefault(row["student_id"], []).append(row)
+    wide = [possible_row(rows, chapters, counted)]
+    wide += [student_row(students[student], chapters, counted) for student in sorted(students)]
+    return wide, [*IDENTITY, *chapters, "total", "total_note"]
+
+
+def possible_row(rows, chapters, counted):
+    most = {row["assignment"]: row["max_score"] for row in rows}
+    return {**dict.fromkeys(IDENTITY, ""), "student_id": POINTS_POSSIBLE, **{c: most[c] for c in chapters},
+            "total": points(sum(float(most[c]) for c in counted)), "total_note": adds_up(counted)}
+
+
+def adds_up(counted):
+    if not counted:
+        return "no chapter handed in yet"
+    return f"the sum of {', '.join(counted)}: the chapters handed in so far"
+
+
+def student_row(rows, chapters, counted):
+    """One student's wide row: a total only when every chapter handed in so far is graded for them."""
+    status = {row["assignment"]: row for row in rows}
+    entry = {**{c: rows[0][c] for c in IDENTITY}, **dict.fromkeys(chapters, "")}
+    for chapter, row in status.items():
         if row["status"] == "graded":
-            entry[row["assignment"]] = row["score"]
-    for entry in wide.values():
-        entry["total"] = points(sum(float(entry[c]) for c in chapters if entry[c] != ""))
-    return [wide[student] for student in sorted(wide)], [*IDENTITY, *chapters, "total"]
+            entry[chapter] = row["score"]
+    waiting = [f"{c} {status[c]['status']}" for c in counted if status[c]["status"] != "graded"]
+    entry["total"] = "" if waiting else points(sum(float(entry[c]) for c in counted))
+    entry["total_note"] = f"no total: {'; '.join(waiting)}" if waiting else adds_up(counted)
+    return entry
 
 
 def points(value):
@@ -156,7 +187,7 @@ def write_csv(path, rows, columns):
         writer = csv.DictWriter(handle, fieldnames=columns, quoting=csv.QUOTE_MINIMAL)
         writer.writeheader()
         # the roster's names and ids go to the LMS exactly as they are; the reasons quote submissions
-        writer.writerows(spreadsheet_safe(row, ["reason"]) for row in rows)
+        writer.writerows(spreadsheet_safe(row, ["reason", "total_note"]) for row in rows)
 
 
 def export(book, course, long_path, wide_path):
@@ -183,8 +214,8 @@ def main(argv=None):
     course = Path(args.course).resolve()
     long_path, wide_path = course / args.long, course / args.wide
     url = settings.db_url(str(course))
-    try:
-        database.check(url)
+    try:  # every chapter of solutions/, however the gradebook came to be
+        database.ensure_registered(course)
     except database.GradebookProblem as problem:
         sys.exit(str(problem))
     with Gradebook(url, course_id=settings.COURSE_ID) as book:

@@ -6,6 +6,7 @@ conda and Binder. benchmarks/ has its own input and lock, held to the course's.
 """
 
 import re
+import subprocess
 
 import pytest
 import yaml
@@ -227,3 +228,18 @@ def test_configuration_has_no_absolute_paths():
     for name in ["nbgrader_config.py", "Makefile", "environment.yml", "pyproject.toml", *COURSE, *BENCH]:
         text = (ROOT / name).read_text()
         assert not re.search(r"[\"'= ](/home|/work|/root|/tmp|/Users|[A-Z]:\\)", text), f"{name} holds an absolute path"
+
+
+# every file grading writes about students, as the README's instructor cycle leaves them
+STUDENT_DATA = ["gradebook.db", "gradebook.db-journal", "grades.csv", "grades_wide.csv",
+                "submitted/ann/ch01/ch01.ipynb", "autograded/ann/ch01/ch01.ipynb", "feedback/ann/ch01/ch01.html",
+                "reports/ch01/exercises.csv", "reports/nbgrader.log", "quarantine/x/REASON.txt",
+                "exchange/inbound/x.ipynb"]
+
+
+def test_student_data_is_never_committed():
+    """`git add -A` after `make release` (as the README says) must not pick up a grade or a submission."""
+    shown = subprocess.run(["git", "check-ignore", "--no-index", "--verbose", "--non-matching", *STUDENT_DATA],
+                           cwd=ROOT, capture_output=True, text=True)
+    not_ignored = [line.split("\t")[-1] for line in shown.stdout.splitlines() if line.startswith("::")]
+    assert not_ignored == [], f"not git-ignored: {not_ignored}"

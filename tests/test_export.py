@@ -152,12 +152,32 @@ def test_names_and_ids_survive_a_round_trip(exported, course):
     assert '"O""Brien, Jr."' in (course / "grades.csv").read_text(encoding="utf-8"), "quoted as RFC 4180 says"
 
 
-def test_wide_form_holds_final_scores_only_and_their_total(exported):
+def test_wide_form_holds_final_scores_only_and_a_total_only_when_every_chapter_is_graded(exported):
     _, wide = exported
-    assert list(wide[0]) == [*export.IDENTITY, "ch_a", "ch_b", "total"]
-    cells = {row["student_id"]: (row["ch_a"], row["ch_b"], row["total"]) for row in wide}
-    assert cells == {"ann": ("6", "", "6"), "bo": ("", "4", "4"), "cy": ("", "", "0"), "dee": ("", "", "0"),
-                     "eve": ("", "", "0"), "fay": ("", "", "0")}
+    assert list(wide[0]) == [*export.IDENTITY, "ch_a", "ch_b", "total", "total_note"]
+    possible, *students = wide
+    assert (possible["student_id"], possible["ch_a"], possible["ch_b"], possible["total"]) == \
+        (export.POINTS_POSSIBLE, "6", "4", "10")
+    assert possible["total_note"] == "the sum of ch_a, ch_b: the chapters handed in so far"
+    cells = {row["student_id"]: (row["ch_a"], row["ch_b"], row["total"]) for row in students}
+    assert cells == {"ann": ("6", "", ""), "bo": ("", "4", ""), "cy": ("", "", ""), "dee": ("", "", ""),
+                     "eve": ("", "", ""), "fay": ("", "", "")}
+    notes = {row["student_id"]: row["total_note"] for row in students}
+    assert notes["ann"] == "no total: ch_b missing"
+    assert notes["bo"] == "no total: ch_a needs manual grading"
+
+
+def test_only_chapters_someone_handed_in_count_towards_the_total():
+    rows = [{**dict.fromkeys(export.IDENTITY, ""), "student_id": student, "assignment": chapter,
+             "status": status, "score": score, "max_score": most}
+            for student, chapter, status, score, most in [
+                ("al", "ch1", "graded", "3", "4"), ("al", "ch2", "missing", "", "5"),
+                ("bea", "ch1", "missing", "", "4"), ("bea", "ch2", "missing", "", "5")]]
+    wide, _ = export.wide_rows(rows)
+    assert [(r["student_id"], r["total"], r["total_note"]) for r in wide] == [
+        (export.POINTS_POSSIBLE, "4", "the sum of ch1: the chapters handed in so far"),
+        ("al", "3", "the sum of ch1: the chapters handed in so far"),
+        ("bea", "", "no total: ch1 missing")]
 
 
 def test_a_regraded_student_is_graded_again(course):
@@ -174,6 +194,8 @@ def test_a_regraded_student_is_graded_again(course):
         rows = by_key(export.grade_rows(book))
     assert (rows[("bo", "ch_a")]["status"], rows[("bo", "ch_a")]["score"]) == ("graded", "4")
     assert rows[("cy", "ch_a")]["status"] == "needs manual grading"
+    bo = {row["student_id"]: row for row in export.wide_rows(list(rows.values()))[0]}["bo"]
+    assert (bo["ch_a"], bo["ch_b"], bo["total"]) == ("4", "4", "8"), "every chapter graded: a total"
 
 
 def test_a_set_aside_submission_handed_in_again_is_no_longer_set_aside(course):
