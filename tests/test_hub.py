@@ -33,6 +33,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from accounts import remove_account, run_checked, stop_processes_of
 from conftest import CHROMIUM, ROOT
 from grading.samples import MISTAKES, answered, copy_course, make_command, points_of, reference_answers
 
@@ -80,38 +81,6 @@ class Hub:
 
 
 # --- accounts, processes, the hub -------------------------------------------------------------------
-
-def run_checked(command, **options):
-    done = subprocess.run(command, capture_output=True, text=True, **options)
-    assert done.returncode == 0, f"{command}: {done.stdout[-4000:]}{done.stderr[-4000:]}"
-    return done
-
-
-def processes_of(uid):
-    """Ids of the processes running as ``uid`` (the servers and kernels the hub started for a student)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        with contextlib.suppress(OSError):
-            if entry.name.isdigit() and entry.stat().st_uid == uid:
-                found.append(int(entry.name))
-    return found
-
-
-def stop_processes_of(uid):
-    for signal_number in (signal.SIGTERM, signal.SIGKILL):
-        for pid in processes_of(uid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal_number)
-        deadline = time.monotonic() + 20
-        while processes_of(uid) and time.monotonic() < deadline:
-            time.sleep(0.5)
-
-
-def remove_account(name):
-    with contextlib.suppress(KeyError):
-        stop_processes_of(pwd.getpwnam(name).pw_uid)
-        subprocess.run(["userdel", "--remove", name], capture_output=True)
-
 
 @pytest.fixture(scope="module")
 def group():
