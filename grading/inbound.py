@@ -1,21 +1,34 @@
-"""Check nbgrader's exchange inbound before `make collect`: only a student's own hand-ins get through.
+"""Take the hand-ins out of nbgrader's exchange for `make collect`: only a student's own bytes get through.
 
-    python -m grading.inbound          (what `make collect` runs first)
+    python -m grading.inbound          (check the inbound and quarantine what must not be collected)
 
 nbgrader's collect takes the newest folder named ``<student>+<chapter>+<time>+<random>`` for each
-student and only *warns* when someone else made it; one name it cannot parse stops it for the
-whole class. On a shared host any student can write into the inbound, so every entry is moved to
-``<exchange>/<course>/quarantine/`` (root's, with <name>.REASON.txt beside it) unless: its name has nbgrader's
-form, with a student id the grading accepts and a time that is not in the future; that student is
-a Unix user of this machine; and the entry and everything in it belong to that user, with no
-symbolic link or special file among them.
+student, only *warns* when someone else made it, follows symbolic links as root, and stops for the
+whole class on one name it cannot parse. On a shared host any student can write into the inbound,
+and owns what it wrote there, so it can change an entry between any check and nbgrader's copy
+(a notebook swapped for a link to a classmate's private one). So nbgrader never sees the inbound:
+`staged` makes a private exchange of root's (``<staging>/<course>/inbound/<entry>``, in a fresh
+0700 folder) and `check_inbound` fills it. Every entry is opened once, relative to the folder
+already open above it and never through a link (O_NOFOLLOW); its type and owner are read from
+the descriptor opened (fstat), and the bytes copied are read from that same descriptor, so what
+is checked is what is copied. An entry is moved to ``<exchange>/<course>/quarantine/`` (root's,
+with <name>.REASON.txt beside it) unless: its name has nbgrader's form, with a student id the
+grading accepts and a time that is not in the future; that student is a Unix user of this
+machine; the entry and everything in it are folders and regular files belonging to that user;
+and it is no bigger than nbgrader collects (ENTRY_BYTES, ENTRY_ITEMS, ENTRY_DEPTH). Each
+student's newest good hand-in of each chapter collected is copied; a student who changes its
+entry during the copy gets only its own bytes or, when a link or a foreign file appears, the
+quarantine.
 """
 
+import contextlib
+import errno
 import os
 import pwd
 import shutil
 import stat
 import sys
+import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,11 +37,32 @@ from grading import settings
 from grading.preflight import NBGRADER_FILES, STUDENT_ID, STUDENT_ID_RULE
 
 FUTURE_SLACK_SECONDS = 300  # clocks of the students' servers and of the grader may differ this much
+# nbgrader's collect stops for the whole class at a hand-in past CourseDirectory.max_dir_size
+# (100,000 kB, counted in thousands): such an entry waits in quarantine instead
+ENTRY_BYTES = 100_000_000
+ENTRY_ITEMS = 10_000  # files and folders in one hand-in
+ENTRY_DEPTH = 32  # folders within folders (each level holds a descriptor open)
+CHUNK = 1024**2
+# never through a link; a FIFO opens without waiting for a writer; no terminal becomes ours
+READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+FOLDER = READ | os.O_DIRECTORY
+WRITE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def problem_with(entry, now=None):
-    """Why ``entry`` (a folder in the inbound) must not be collected; "" when it may be."""
-    parts = entry.name.rsplit("+", 3)
+class Refused(Exception):
+    """A hand-in (or the whole collect) must not go on; the message says why."""
+
+
+def handed_in_at(stamp):
+    """The time of a hand-in, from the ``<time>`` of its name (nbgrader's timestamp.txt form)."""
+    moment = datetime.strptime(stamp.removesuffix(" UTC"), "%Y-%m-%d %H:%M:%S.%f" if "." in stamp
+                               else "%Y-%m-%d %H:%M:%S")
+    return moment.replace(tzinfo=timezone.utc).timestamp()
+
+
+def name_problem(name, now=None):
+    """Why the entry ``name`` must not be collected, from its name alone ("" when it may be)."""
+    parts = name.rsplit("+", 3)
     if len(parts) != 4:
         return "its name is not <student>+<chapter>+<time>+<random>, the form `nbgrader submit` writes"
     student, _, stamp, _ = parts
@@ -36,24 +70,12 @@ def problem_with(entry, now=None):
         return f"the student id {student!r} is not one grading accepts ({STUDENT_ID_RULE})"
     if not NBGRADER_FILES["timestamp.txt"].fullmatch(stamp):
         return f"its time {stamp!r} is not in the form nbgrader writes"
-    handed_in = datetime.strptime(stamp.removesuffix(" UTC").split(".")[0], "%Y-%m-%d %H:%M:%S")
-    if handed_in.replace(tzinfo=timezone.utc).timestamp() > (now or time.time()) + FUTURE_SLACK_SECONDS:
+    if handed_in_at(stamp) > (now or time.time()) + FUTURE_SLACK_SECONDS:
         return f"its time {stamp} is in the future"
     try:
-        uid = pwd.getpwnam(student).pw_uid
+        pwd.getpwnam(student)
     except KeyError:
         return f"{student} is not a user of this machine, so nobody could hand in as {student}"
-    return not_owned_by(entry, uid, student)
-
-
-def not_owned_by(entry, uid, student):
-    for path in [entry, *entry.rglob("*")]:
-        info = path.lstat()
-        if not (stat.S_ISDIR(info.st_mode) or stat.S_ISREG(info.st_mode)):
-            return f"{path.relative_to(entry.parent)} is a link or a special file"
-        if info.st_uid != uid:
-            return (f"{path.relative_to(entry.parent)} belongs to {owner_of(info.st_uid)}, not to {student}: "
-                    "handed in as someone else")
     return ""
 
 
@@ -64,35 +86,225 @@ def owner_of(uid):
         return f"uid {uid}"
 
 
-def quarantine(entry, reason):
-    """Move ``entry`` (a link stays a link, never followed) to the quarantine, its reason beside it."""
-    folder = entry.parent.parent / "quarantine"
+class Entry:
+    """One hand-in being taken: whose it is, and how much of the limits it has used."""
+
+    def __init__(self, name):
+        self.student = name.rsplit("+", 3)[0]
+        self.uid = pwd.getpwnam(self.student).pw_uid
+        self.bytes = self.items = 0
+
+    def check(self, fd, where):
+        """fstat the descriptor opened, never the path: the type and owner of what will be read."""
+        info = os.fstat(fd)
+        if not (stat.S_ISDIR(info.st_mode) or stat.S_ISREG(info.st_mode)):
+            raise Refused(f"{where} is a link or a special file")
+        if info.st_uid != self.uid:
+            raise Refused(f"{where} belongs to {owner_of(info.st_uid)}, not to {self.student}: "
+                          "handed in as someone else")
+        self.items += 1
+        if self.items > ENTRY_ITEMS:
+            raise Refused(f"it holds more than {ENTRY_ITEMS:,} files and folders")
+        self.spend(info.st_size if stat.S_ISREG(info.st_mode) else 0)
+        return info
+
+    def spend(self, size):
+        self.bytes += size
+        if self.bytes > ENTRY_BYTES:
+            raise Refused(f"it holds more than {ENTRY_BYTES:,} bytes, more than nbgrader collects")
+
+
+def open_in(folder_fd, name, where):
+    """Open ``name`` in the folder already open at ``folder_fd``, refusing a link or a vanished file."""
+    try:
+        return os.open(name, READ, dir_fd=folder_fd)
+    except OSError as error:
+        if error.errno in (errno.ELOOP, errno.ENXIO):
+            raise Refused(f"{where} is a link or a special file") from None
+        if error.errno == errno.ENOENT:
+            raise Refused(f"{where} changed while it was collected") from None
+        raise
+
+
+def take(entry, folder_fd, where, into=None, depth=0):
+    """Check everything in the folder open at ``folder_fd``; copy it into the folder open at ``into``."""
+    if depth > ENTRY_DEPTH:
+        raise Refused(f"{where} lies more than {ENTRY_DEPTH} folders deep")
+    with os.scandir(folder_fd) as listing:  # one name at a time: a folder may hold millions
+        for item in listing:
+            take_one(entry, folder_fd, item.name, f"{where}/{item.name}", into, depth)
+
+
+def take_one(entry, folder_fd, name, where, into, depth):
+    """Check (and copy) the file or folder ``name`` of the folder open at ``folder_fd``."""
+    fd = open_in(folder_fd, name, where)
+    try:
+        info = entry.check(fd, where)
+        if stat.S_ISDIR(info.st_mode):
+            with folder_copy(into, name) as copy:
+                take(entry, fd, where, copy, depth + 1)
+        elif into is not None:
+            copy_file(entry, fd, info, into, name)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def folder_copy(into, name):
+    """A new folder ``name`` in root's staging folder open at ``into`` (None when only checking)."""
+    if into is None:
+        yield None
+        return
+    os.mkdir(name, 0o755, dir_fd=into)
+    fd = os.open(name, FOLDER, dir_fd=into)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def copy_file(entry, fd, info, into, name):
+    """Copy the bytes of the checked descriptor ``fd``, counting what is read (a file may grow meanwhile)."""
+    entry.spend(-info.st_size)
+    out = os.open(name, WRITE, 0o644, dir_fd=into)
+    try:
+        while chunk := os.read(fd, CHUNK):
+            entry.spend(len(chunk))
+            written = 0
+            while written < len(chunk):  # a write may take only part of it
+                written += os.write(out, chunk[written:])
+        os.utime(out, ns=(info.st_atime_ns, info.st_mtime_ns))
+    finally:
+        os.close(out)
+
+
+def take_entry(inbound_fd, name, copies=None):
+    """Check the entry ``name`` through descriptors; copy it into the folder ``copies`` when given."""
+    entry = Entry(name)
+    try:
+        fd = os.open(name, FOLDER, dir_fd=inbound_fd)
+    except OSError as error:
+        if error.errno in (errno.ELOOP, errno.ENOTDIR, errno.ENXIO):
+            raise Refused("it is not a folder") from None
+        raise
+    try:
+        entry.check(fd, name)
+        if copies is None:
+            take(entry, fd, name)
+            return
+        copies_fd = os.open(copies, FOLDER)
+        try:
+            with folder_copy(copies_fd, name) as copy:
+                take(entry, fd, name, copy)
+        except Refused:
+            shutil.rmtree(Path(copies) / name, ignore_errors=True)
+            raise
+        finally:
+            os.close(copies_fd)
+    finally:
+        os.close(fd)
+
+
+def quarantine(inbound, inbound_fd, name, reason):
+    """Move the entry ``name`` (a link stays a link, never followed) to the quarantine, its reason beside it."""
+    folder = Path(inbound).parent / "quarantine"
     folder.mkdir(mode=0o700, exist_ok=True)
-    target = folder / entry.name
+    target = folder / name
     if target.is_symlink() or target.is_file():
         target.unlink()
     elif target.exists():
         shutil.rmtree(target)
-    os.rename(entry, target)
-    (folder / f"{entry.name}.REASON.txt").write_text(reason + "\n")
+    os.rename(name, target, src_dir_fd=inbound_fd)
+    (folder / f"{name}.REASON.txt").write_text(reason + "\n")
 
 
-def check_inbound(inbound, log=print):
-    """Quarantine every entry of ``inbound`` that must not be collected; return how many."""
-    moved = 0
-    for entry in sorted(Path(inbound).iterdir()) if Path(inbound).is_dir() else []:
-        reason = problem_with(entry) if entry.is_dir() and not entry.is_symlink() else "it is not a folder"
-        if reason:
-            quarantine(entry, reason)
-            moved += 1
-            log(f"collect: set aside {entry.name!r} in {entry.parent.parent / 'quarantine'}: {reason}")
+def newest_first(names):
+    """Entry names, newest hand-in first (so the first good one of a student's chapter is the one to copy)."""
+    def when(name):
+        parts = name.rsplit("+", 3)
+        stamp = parts[2] if len(parts) == 4 else ""
+        return handed_in_at(stamp) if NBGRADER_FILES["timestamp.txt"].fullmatch(stamp) else 0.0
+    return sorted(names, key=lambda name: (when(name), name), reverse=True)
+
+
+def check_inbound(inbound, log=print, copies=None, chapters=None):
+    """Quarantine every entry of ``inbound`` that must not be collected; return how many.
+
+    With ``copies`` (a folder of root's), also copy there each student's newest good hand-in of each
+    of ``chapters`` (every chapter when None), from the very descriptors that were checked."""
+    if not os.path.isdir(inbound):
+        return 0
+    inbound_fd, moved, copied = os.open(inbound, FOLDER), 0, set()
+    try:
+        for name in newest_first(os.listdir(inbound_fd)):
+            reason = name_problem(name)
+            key = None if reason else tuple(name.rsplit("+", 3)[:2])
+            wanted = copies is not None and key not in copied and (chapters is None or key[1] in chapters)
+            try:
+                if not reason:
+                    take_entry(inbound_fd, name, copies if wanted else None)
+            except Refused as refused:
+                reason = str(refused)
+            except FileNotFoundError:
+                log(f"collect: skipped {name!r}: it was removed while it was collected")
+                continue
+            if reason:
+                moved += quarantine_logged(inbound, inbound_fd, name, reason, log)
+            elif wanted:
+                copied.add(key)
+    finally:
+        os.close(inbound_fd)
     return moved
 
 
+def quarantine_logged(inbound, inbound_fd, name, reason, log):
+    """Quarantine ``name`` and say so; 0 when it vanished first (nothing was moved)."""
+    try:
+        quarantine(inbound, inbound_fd, name, reason)
+    except FileNotFoundError:
+        log(f"collect: skipped {name!r}: it was removed while it was collected")
+        return 0
+    log(f"collect: set aside {name!r} in {Path(inbound).parent / 'quarantine'}: {reason}")
+    return 1
+
+
+def private(folder):
+    """Whether nobody but root can rename or replace ``folder`` or a folder above it."""
+    for place in [Path(folder), *Path(folder).parents]:
+        try:
+            info = os.lstat(place)
+        except FileNotFoundError:
+            return False
+        writable_by_others = info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX
+        if stat.S_ISLNK(info.st_mode) or info.st_uid not in (0, os.geteuid()) or writable_by_others:
+            return False
+    return True
+
+
+@contextlib.contextmanager
+def staged(chapters=None, log=print, exchange=None):
+    """Yield the root of a private exchange holding root's copy of the hand-ins nbgrader may collect
+    (``<staging>/<course>/inbound/<entry>``), so that nbgrader never reads the students' inbound;
+    remove it afterwards."""
+    course_folder = Path(exchange or settings.exchange_root()) / settings.COURSE_ID
+    if not (course_folder / "inbound").is_dir():
+        raise Refused(f"there is no {course_folder / 'inbound'}: publish a chapter first (make publish A=...), "
+                      "or name the exchange (make collect EXCHANGE=<folder>)")
+    beside = course_folder if private(course_folder) else Path(tempfile.gettempdir())
+    if not private(beside):
+        raise Refused(f"neither {course_folder} nor {beside} is root's alone: no private place to collect in")
+    staging = Path(tempfile.mkdtemp(prefix=".collect-", dir=beside))
+    try:
+        copies = staging / settings.COURSE_ID / "inbound"
+        copies.mkdir(parents=True)
+        check_inbound(course_folder / "inbound", log, copies, chapters)
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def main():
-    inbound = Path(settings.exchange_root()) / settings.COURSE_ID / "inbound"
-    if os.path.isdir(inbound):
-        check_inbound(inbound)
+    check_inbound(Path(settings.exchange_root()) / settings.COURSE_ID / "inbound")
     return 0
 
 
