@@ -41,9 +41,11 @@ from nbgrader.converters.autograde import Autograde  # noqa: E402
 from nbgrader.converters.generate_feedback import GenerateFeedback  # noqa: E402
 
 from grading.preprocessors import (  # noqa: E402
+    GradingRunExporter,
     HideHiddenTests,
     JudgedExecute,
     JudgedSaveAutoGrades,
+    ReleasedFormOverwriteCells,
     TextAndImageOutputs,
     TruncateLongOutputs,
 )
@@ -61,11 +63,26 @@ assert [s.__name__ for s in _steps] == ["Execute", "IgnorePattern", "ClearMetada
                                         "SaveAutoGrades", "AssignLatePenalties", "CheckCellMetadata"], _steps
 c.Autograde.autograde_preprocessors = [JudgedExecute, *_steps[1:4], TextAndImageOutputs, TruncateLongOutputs,
                                        JudgedSaveAutoGrades, *_steps[5:]]
+# locked cells are restored from the gradebook, and a test cell handed in as it was released (without its
+# hidden region) is no change worth a warning
+_sanitize = Autograde.class_traits()["sanitize_preprocessors"].default()
+assert [s.__name__ for s in _sanitize] == ["ClearOutput", "DeduplicateIds", "OverwriteKernelspec", "OverwriteCells",
+                                           "CheckCellMetadata"], _sanitize
+c.Autograde.sanitize_preprocessors = [*_sanitize[:3], ReleasedFormOverwriteCells, *_sanitize[4:]]
+# only `python -m grading autograde` grades (the sandbox): anything else, such as the Formgrader's Autograde
+# button or a plain `nbgrader autograde`, is refused before a file is touched (GradingRunExporter)
+c.Autograde.exporter_class = GradingRunExporter
 # feedback shows each failed hidden test's message, never its code, no script a submission wrote,
 # and only text and images of its outputs (also for a notebook graded before that rule)
 c.GenerateFeedback.preprocessors = [HideHiddenTests, TextAndImageOutputs,
                                     *GenerateFeedback.class_traits()["preprocessors"].default()]
 c.HTMLExporter.sanitize_html = True
+# maths is rendered as MathML when a page is made (grading/feedback.py), and no page loads MathJax from the
+# internet: grading/templates/ is searched for nbconvert's templates before the environment's (JUPYTER_PATH,
+# which the Formgrader, inside the Jupyter server, reads too), and its mathjax macro loads nothing
+TEMPLATES = os.path.join(HERE, "grading", "templates")
+if TEMPLATES not in os.environ.get("JUPYTER_PATH", "").split(os.pathsep):
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [TEMPLATES, os.environ.get("JUPYTER_PATH")]))
 # ... and markdown a submission wrote is shown with its raw HTML as text, a bounded amount per page
 # (grading/feedback.py; feedback and the Formgrader's grading page both use HTMLExporter and its
 # markdown2html filter); what nbconvert cleans (code, raw cells) keeps no id and no class but

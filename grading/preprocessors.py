@@ -13,12 +13,16 @@ import numpy as np
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.output_widget import OutputWidget
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor, SaveAutoGrades
+from nbconvert.exporters import NotebookExporter
+from nbgrader import utils
+from nbgrader.api import MissingEntry
+from nbgrader.converters.base import NbGraderException
+from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor, OverwriteCells, SaveAutoGrades
 from traitlets import Bool, Integer
 
-from grading import hidden, notes, settings
+from grading import handgrades, hidden, notes, settings
 from grading.hidden import collector, judge
-from grading.sandbox import PrivateIpcKernelManager, budget_spent, death_reason
+from grading.sandbox import PrivateIpcKernelManager, budget_spent, death_reason, forget_stopped_kernel
 
 NOTICE = "\n... [output truncated by the grader: {dropped:,} more characters]\n"
 RICH_NOTICE = ("[an output of {size:,} characters ({kinds}) was left out by the grader: "
@@ -287,6 +291,7 @@ class ResilientExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         self._fatal, self._deaths, self._started = set(), 0, time.monotonic()
         self._interrupted_at = None
+        self._timed_out = set()  # cells interrupted at their timeout: never replayed (they would hang again)
         self._notes = {}  # cell index -> (reason code, reason): what only the grader knows (grading/notes.py)
         self._reset_output_bounds()
         nb.metadata.pop("widgets", None)  # a submission's own saved widget state is not kept either
@@ -405,31 +410,49 @@ class ResilientExecute(Execute):
             outputs[-1] = _bounded_error(outputs[-1])
 
     def preprocess_cell(self, cell, resources, index):
-        stubborn = False
         try:
             done = super().preprocess_cell(cell, resources, index)
             if self._interrupted_at is not None:  # this grader interrupted it at its timeout
-                self._notes[index] = ("timeout", f"timeout: the cell ran past {self.timeout_of(cell)} s")
+                self._timed_out.add(index)
+                self._notes[index] = self._timeout_note(cell)
             return done
         except (DeadKernelError, CellTimeoutError) as error:
-            if isinstance(error, CellTimeoutError):  # interrupted at its timeout, the cell went on running
-                if self._interrupted_at is None:
-                    raise
-                stubborn = True
-                run_sync(self.km.shutdown_kernel)(now=True, restart=True)
+            if isinstance(error, CellTimeoutError) and self._interrupted_at is None:
+                raise
+            # interrupted at its timeout, the cell went on running (it ignored SIGINT) or its kernel died
+            # (stopped on the way, or killed by this grader): a timeout, whatever the kernel's exit status
+            timed_out = self._interrupted_at is not None and not self._budget_killed()
+            if timed_out:
+                self._stop_timed_out_kernel()
             # a kernel stopped at a timeout is no crash: the budget, not max_deaths, bounds how often
-            self._survive_death(replay_until=index, fatal=index, counted=not stubborn)
-        if stubborn:
-            why = (f"the cell ran past {self.timeout} s and ignored the interrupt, so its kernel was stopped; "
-                   "the cells after it ran in a fresh kernel")
+            self._survive_death(replay_until=index, fatal=index, counted=not timed_out)
+        if timed_out:
+            why = (f"the cell ran past the {self.timeout_of(cell)} s cell timeout and did not stop when interrupted, "
+                   "so its kernel was stopped; the cells after it ran in a fresh kernel")
             cell.outputs.append(nbformat.v4.new_output("error", ename="CellTimeoutError", evalue=why,
                                                        traceback=[f"CellTimeoutError: {why}"]))
-            self._notes[index] = ("timeout", f"timeout: the cell ran past {self.timeout_of(cell)} s")
+            self._notes[index] = self._timeout_note(cell)
         else:
             cell.outputs.append(nbformat.v4.new_output(
                 "error", ename="KernelDied", evalue=self._why(), traceback=[f"KernelDied: {self._why()}"]))
             self._notes[index] = ("killed", self._why().split(", while running")[0])
         return cell, self.resources
+
+    def _timeout_note(self, cell):
+        """The note on a cell this grader interrupted at its timeout: the same words on every run."""
+        return "timeout", f"timeout: the cell ran past the {self.timeout_of(cell)} s cell timeout"
+
+    def _budget_killed(self):
+        """Whether the sandbox killed this submission's kernel for its wall-clock budget (a ``killed``)."""
+        folder = self._folder()
+        return death_reason(os.environ, folder.name, folder.parent.name).startswith("killed: the submission used up")
+
+    def _stop_timed_out_kernel(self):
+        """Stop the kernel of a cell interrupted at its timeout, and forget how the sandbox saw it end:
+        its exit status (a crash on the way, or this very stop) says nothing about the submission."""
+        run_sync(self.km.shutdown_kernel)(now=True, restart=True)
+        folder = self._folder()
+        forget_stopped_kernel(os.environ, folder.name, folder.parent.name)
 
     async def async_execute_cell(self, *args, **kwargs):
         self._interrupted_at = None
@@ -453,7 +476,7 @@ class ResilientExecute(Execute):
         self._restart()
         for earlier in range(replay_until):
             replay = self.nb.cells[earlier]
-            if replay.cell_type == "code" and earlier not in self._fatal:
+            if replay.cell_type == "code" and earlier not in self._fatal | self._timed_out:
                 self._execute_aside(copy.deepcopy(replay), earlier)
 
     def _execute_aside(self, cell, index):
@@ -494,8 +517,24 @@ GRADE_ELSEWHERE = (
     "`make autograde` in the course folder, then reload this page to see the scores.")
 
 
-class GradeElsewhere(RuntimeError):
+class GradeElsewhere(NbGraderException, RuntimeError):
     """Autograding was started outside `python -m grading`; the message says what to run instead."""
+
+
+class GradingRunExporter(NotebookExporter):
+    """Autograde's exporter (``Autograde.exporter_class``): outside `python -m grading` it refuses.
+
+    nbgrader's Autograde makes its exporter first, before it looks at any submission; only after
+    that does it remove ``autograded/<student>/<chapter>/`` (with --force, as the Formgrader's
+    Autograde button runs it, or after any failure). Refusing here leaves every file as it was."""
+
+    def __init__(self, *args, **kwargs):
+        if not settings.in_grading_run():
+            parent = kwargs.get("parent")
+            if parent is not None:
+                parent.log.error(GRADE_ELSEWHERE)
+            raise GradeElsewhere(GRADE_ELSEWHERE)
+        super().__init__(*args, **kwargs)
 
 
 class JudgedExecute(ResilientExecute):
@@ -515,6 +554,8 @@ class JudgedExecute(ResilientExecute):
         if not settings.in_grading_run():
             raise GradeElsewhere(GRADE_ELSEWHERE)
         self._verdicts, self._tests = {}, {}
+        self._hung = set()  # functions a hidden test's call left running past the timeout: never called again
+        self._probe_timeouts = {}  # test cell index -> the timeout reason this grader saw while judging it
         for index, cell in enumerate(nb.cells):
             if is_graded_test(cell):
                 self._tests[index] = cell.metadata["nbgrader"]["grade_id"]
@@ -544,8 +585,8 @@ class JudgedExecute(ResilientExecute):
         grade_id = self._tests[index]
         fail(cell, grade_id, message)
         first = f"hidden test {grade_id}: {message}".splitlines()[0][:300]
-        if message.startswith("the hidden test ran past"):
-            self._notes[index] = ("timeout", "timeout: " + first)
+        if index in self._probe_timeouts:  # this grader's own knowledge, never the kernel's words
+            self._notes[index] = ("timeout", self._probe_timeouts[index])
         else:
             self._notes[index] = ("wrong_answer", "wrong answer: " + first)
 
@@ -558,28 +599,68 @@ class JudgedExecute(ResilientExecute):
         return judge.decide(test, rng, lambda requests: self._gather(index, requests))
 
     def _gather(self, index, requests):
-        """Ask the kernel for evidence on ``requests``; return the records of this very run."""
+        """Ask the kernel for evidence on ``requests``; return the records of this very run.
+
+        A request for a function that an earlier call left running past the cell timeout fails at once:
+        an endless loop costs one timeout per submission, not one per hidden test that calls it again.
+        """
+        hung = next((request["name"] for request in requests if request["name"] in self._hung), None)
+        if hung:
+            self._probe_timeouts[index] = f"timeout: {hung} ran past the cell timeout earlier"
+            raise judge.NoEvidence(f"{hung} ran past the {self.timeout} s cell timeout earlier in this notebook, "
+                                   "so it was not called again")
         token = secrets.token_hex(16)
         probe = nbformat.v4.new_code_cell(collector.probe_source(requests, token))
         try:
             self._execute_aside(probe, index)
-        except DeadKernelError:
-            self._survive_death(replay_until=index + 1)
-            raise judge.NoEvidence(f"{self._why().split(', while')[0]}, while the hidden test ran") from None
-        errors = [o for o in probe.outputs if o.get("output_type") == "error"]
-        if errors and errors[-1].get("ename") in {"CellTimeoutError", "KeyboardInterrupt"}:
+            interrupted = self._interrupted_at is not None  # this grader interrupted it at the timeout
+        except (DeadKernelError, CellTimeoutError) as error:
+            interrupted = self._interrupted_at is not None and not self._budget_killed()
+            if not interrupted:
+                if isinstance(error, CellTimeoutError):
+                    raise
+                self._survive_death(replay_until=index + 1)
+                raise judge.NoEvidence(f"{self._why().split(', while')[0]}, while the hidden test ran") from None
+            self._stop_timed_out_kernel()  # it ignored the interrupt, or died on the way: still a timeout
+            self._survive_death(replay_until=index + 1, counted=False)
+        if interrupted:
+            self._hung |= {self._hanging_call(requests, probe.outputs, token)} - {None}
+            self._probe_timeouts[index] = f"timeout: the hidden test ran past the {self.timeout} s cell timeout"
             raise judge.NoEvidence(f"the hidden test ran past {self.timeout} s (an endless loop?)")
         return judge.read_evidence(probe.outputs, token)
+
+    @staticmethod
+    def _hanging_call(requests, outputs, token):
+        """The function whose call ran past the timeout: the round's only one, or the one the collector
+        was running when interrupted (a kernel's word, trusted only to fail that function's later calls)."""
+        names = {request["name"] for request in requests}
+        if len(names) == 1:
+            return names.pop()
+        try:
+            records = judge.read_evidence(outputs, token)
+        except judge.NoEvidence:
+            return None
+        found = [request["name"] for request, record in zip(requests, records)
+                 if isinstance(record, dict) and record.get("interrupted")]
+        return found[0] if found and found[0] in names else None
 
 
 class JudgedSaveAutoGrades(SaveAutoGrades):
     """nbgrader's SaveAutoGrades, scoring graded test cells by the judge's verdict alone.
 
     Outputs a submission can produce (a number shown as partial credit, a missing error)
-    no longer decide anything: no verdict from ``JudgedExecute`` means no points.
+    no longer decide anything: no verdict from ``JudgedExecute`` means no points. A written
+    answer graded by hand keeps its grade unless the answer or its question changed
+    (grading/handgrades.py): nbgrader's own rule would ask for it again on every regrade.
     """
 
+    def preprocess(self, nb, resources):
+        self._nb = nb  # a written answer's question is in the cells before it
+        return super().preprocess(nb, resources)
+
     def _add_score(self, cell, resources):
+        if utils.is_solution(cell):
+            return self._add_written_score(cell, resources)
         if not is_graded_test(cell):
             return super()._add_score(cell, resources)
         grade_id = cell.metadata["nbgrader"]["grade_id"]
@@ -590,6 +671,53 @@ class JudgedSaveAutoGrades(SaveAutoGrades):
         notes.record(self.gradebook, self.assignment_id, self.student_id, grade_id,
                      resources.get("gd_notes", {}).get(grade_id))
         self.gradebook.db.commit()
+
+    def _add_written_score(self, cell, resources):
+        grade_id = cell.metadata["nbgrader"]["grade_id"]
+        grade = self.gradebook.find_grade(grade_id, self.notebook_id, self.assignment_id, self.student_id)
+        waiting = grade.needs_manual_grade
+        super()._add_score(cell, resources)
+        released = self.gradebook.find_source_cell(grade_id, self.notebook_id, self.assignment_id).checksum
+        question = [released, *handgrades.question_of(self._nb, cell)]
+        decided = handgrades.still_waiting(self.gradebook, (self.assignment_id, self.student_id, grade_id),
+                                           handgrades.fingerprint(cell.source, question),
+                                           grade.manual_score is not None, waiting)
+        if decided is not None:
+            grade.needs_manual_grade = decided
+        self.gradebook.db.commit()
+
+
+class ReleasedFormOverwriteCells(OverwriteCells):
+    """nbgrader's OverwriteCells, knowing that a test cell is released without its hidden region.
+
+    The gradebook keeps each test cell whole, hidden region included (JudgedExecute needs it),
+    and the release strips that region: nbgrader would report every honest test cell as changed.
+    A locked cell holding exactly its released form gets its stored source back silently; any
+    other change is still reported and restored by nbgrader.
+    """
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        stored = self._stored_locked_source(cell)
+        if stored is not None and cell.source != stored and cell.source == released_form(stored):
+            cell.source = stored
+        return super().preprocess_cell(cell, resources, cell_index)
+
+    def _stored_locked_source(self, cell):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id is None:
+            return None
+        try:
+            stored = self.gradebook.find_source_cell(grade_id, self.notebook_id, self.assignment_id)
+        except MissingEntry:
+            return None
+        return stored.source if stored.locked else None
+
+
+def released_form(source):
+    """``source`` as `nbgrader generate_assignment` releases it: its hidden test region removed."""
+    cell = nbformat.v4.new_code_cell(source)
+    ClearHiddenTests()._remove_hidden_test_region(cell)
+    return cell.source
 
 
 class HideHiddenTests(NbGraderPreprocessor):

@@ -9,9 +9,11 @@ CSV export must agree.
 
 import csv
 import html
+import json
 import os
 import re
 import subprocess
+import sys
 import time
 
 import nbformat
@@ -68,8 +70,9 @@ def graded_course(tmp_path_factory):
     assert graded.returncode == 0, graded.stdout[-4000:] + graded.stderr[-4000:]
     print(f"\nautograde: {seconds:.1f} s for {len(CHAPTERS) * len(STUDENTS)} notebooks, "
           f"{seconds / (len(CHAPTERS) * len(STUDENTS)):.2f} s per notebook (including gradebook creation)")
-    for target in ["feedback", "grades"]:
-        result = make(course, target)
+    # nobody grades the written answers here: the pages are written anyway, marked provisional
+    for target in [("feedback", "PROVISIONAL=1"), ("grades",)]:
+        result = make(course, *target)
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     return course
 
@@ -195,21 +198,43 @@ def test_every_lost_point_has_a_reason_code_in_the_gradebook(graded_course, chap
     assert set(mistake) == MISTAKES[chapter].failing and set(mistake.values()) <= {"wrong_answer", "error"}
 
 
+# nbgrader's Formgrader, as its Autograde button runs: NbGraderAPI with the course's configuration
+FORMGRADER_AUTOGRADE = """
+import json, sys
+from nbgrader.apps import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config.loader import PyFileConfigLoader
+config = PyFileConfigLoader("nbgrader_config.py", path=".").load_config()
+print(json.dumps(NbGraderAPI(CourseDirectory(config=config), config=config).autograde(*sys.argv[1:])))
+"""
+
+
 def test_autograding_outside_make_autograde_refuses_and_says_what_to_run(tmp_path):
-    """The Formgrader's Autograde button runs nbgrader's autograde with this config: it must not grade."""
+    """The Formgrader's Autograde button runs nbgrader's autograde with this config: it must not grade,
+    and must refuse before it touches anything (nbgrader removes the graded folder first)."""
     chapter = CHAPTERS[0]
     course = copy_course(tmp_path / "course", [chapter])
     folder = course / "submitted" / "ann" / chapter
     folder.mkdir(parents=True)
     nbformat.write(student_notebook(chapter, "reference"), folder / f"{chapter}.ipynb")
+    graded = course / "autograded" / "ann" / chapter  # what an earlier `make autograde` wrote
+    graded.mkdir(parents=True)
+    nbformat.write(student_notebook(chapter, "reference"), graded / f"{chapter}.ipynb")
+    (graded / "data.csv").write_text("1,2\n")
+    before = {path.name: path.read_bytes() for path in graded.iterdir()}
     assert make(course, "gradebook.db").returncode == 0
     env = {k: v for k, v in os.environ.items() if k != "GD_GRADING_RUN"}
-    result = subprocess.run(["nbgrader", "autograde", chapter], cwd=course, env=env,
+    result = subprocess.run(["nbgrader", "autograde", chapter, "--force"], cwd=course, env=env,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode != 0 and "make autograde" in result.stdout + result.stderr
+    assert {path.name: path.read_bytes() for path in graded.iterdir()} == before
+    button = subprocess.run([sys.executable, "-c", FORMGRADER_AUTOGRADE, chapter, "ann"], cwd=course, env=env,
+                            capture_output=True, text=True, timeout=600)
+    answer = json.loads(button.stdout.splitlines()[-1])
+    assert not answer["success"] and "make autograde" in answer["error"] + answer.get("log", ""), answer
+    assert {path.name: path.read_bytes() for path in graded.iterdir()} == before
     with gradebook(course) as book:
-        notebook = book.find_submission_notebook(chapter, chapter, "ann")
-        assert all(grade.auto_score in (None, 0) for grade in notebook.grades if grade.cell.cell_type == "code")
+        assert book.find_assignment(chapter).submissions == [], "nothing was graded, not even a submission made"
 
 
 def test_a_regraded_resubmission_replaces_every_score_reason_and_feedback_page(tmp_path):
@@ -221,8 +246,8 @@ def test_a_regraded_resubmission_replaces_every_score_reason_and_feedback_page(t
     full = sum(points_of(chapter).values())
     for student in ["mistake", "reference"]:
         nbformat.write(student_notebook(chapter, student), notebook)
-        for target in ["autograde", "feedback"]:
-            assert make(course, target).returncode == 0
+        for target in [("autograde",), ("feedback", "PROVISIONAL=1")]:  # the written answer is never graded here
+            assert make(course, *target).returncode == 0
         with gradebook(course) as book:
             score = book.find_submission(chapter, "ann").code_score
             lost = stored_reasons(book, chapter, "ann")
