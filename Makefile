@@ -155,8 +155,8 @@ publish: env ## release A=<chapter> (from course/) to the students through the e
 	$(BIN)/python -m grading publish $(A)
 
 .PHONY: return-feedback
-return-feedback: env ## write the feedback, then return it to the students through the exchange (A=<chapter>)
-	$(BIN)/python -m grading return-feedback $(A)
+return-feedback: env ## write the feedback, then return it to the students through the exchange (A=<chapter>, PROVISIONAL=1)
+	$(BIN)/python -m grading return-feedback $(A) $(if $(PROVISIONAL),--provisional)
 
 .PHONY: hub-setup
 hub-setup: env ## root: the student environment, the exchange, the proxy and the permissions for `make hub`
@@ -189,8 +189,8 @@ autograde: env ## grade submitted/<student>/<chapter>/ in the sandbox; report in
 	  $(if $(WORKERS),--workers=$(WORKERS)) $(if $(SHARD),--shard=$(SHARD))
 
 .PHONY: feedback
-feedback: env ## write (again) HTML feedback for graded submissions into feedback/
-	$(BIN)/python -m grading feedback $(A)
+feedback: env ## write (again) HTML feedback into feedback/; PROVISIONAL=1 also writes pages whose written answers wait, marked
+	$(BIN)/python -m grading feedback $(A) $(if $(PROVISIONAL),--provisional)
 
 .PHONY: grades
 grades: env ## export the gradebook for an LMS: grades.csv (per chapter), grades_wide.csv

@@ -11,11 +11,12 @@ commands stop at the first chapter nbgrader fails on, with its exit status. `mak
 `make publish A=...` and the others are one-line aliases of these.
 """
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from grading import inbound
+from grading import feedback as grading_feedback, inbound
 
 # nbgrader's text files of a submission, which release_feedback needs beside each returned page
 SUBMISSION_FILES = ("timestamp.txt", "submission_secret.txt")
@@ -61,38 +62,102 @@ def publish(course, chapters, run=run_nbgrader, log=print):
 
 
 def collect(course, chapters, run=run_nbgrader, log=print):
-    """Collect hand-ins from the exchange into submitted/.
+    """Collect hand-ins from the exchange into submitted/, from root's own copy of them.
 
-    Only a student's own hand-ins get through (grading/inbound.py); the rest wait in quarantine/."""
-    inbound.main()
-    for chapter in chapters or every_chapter(course):
-        run(course, nbgrader("collect", chapter, "--update"))
+    grading/inbound.py checks each hand-in through descriptors and copies the bytes it checked into a
+    private exchange (the rest wait in quarantine/); nbgrader collects from there alone, never from
+    the students' inbound, and need not check owners again."""
+    chapters = chapters or every_chapter(course)
+    try:
+        with inbound.staged(chapters, log) as staging:
+            for chapter in chapters:
+                run(course, nbgrader("collect", chapter, "--update", f"--Exchange.root={staging}",
+                                     "--ExchangeCollect.check_owner=False"))
+    except inbound.Refused as refused:
+        raise CourseError(str(refused)) from None
 
 
 def graded(course, folder, chapter):
-    """Whether any student has ``chapter`` in ``folder`` (autograded/ or feedback/)."""
-    return any((course / folder).glob(f"*/{chapter}"))
+    """The students who have ``chapter`` in ``folder`` (autograded/ or feedback/), sorted."""
+    return sorted(p.parent.name for p in (course / folder).glob(f"*/{chapter}") if p.is_dir())
 
 
-def feedback(course, chapters, run=run_nbgrader, log=print):
+def feedback(course, chapters, run=run_nbgrader, log=print, provisional=False):
     """Write (again) the HTML feedback of graded submissions into feedback/.
 
-    --force rewrites a regraded submission's page; ignoring every other file keeps only the page,
-    never a file the submission wrote."""
+    A submission whose written answers are not graded yet gets no page (an earlier one is removed),
+    unless ``provisional``: then its page is marked so at the top. --force rewrites a regraded
+    submission's page; ignoring every other file keeps only the page, never a file the submission
+    wrote. Returns, per chapter, the students whose page was left out."""
+    left_out = {}
     for chapter in chapters or every_chapter(course):
-        if graded(course, "autograded", chapter):
-            run(course, nbgrader("generate_feedback", chapter, "--force", '--CourseDirectory.ignore=["*"]', QUIET))
+        students = graded(course, "autograded", chapter)
+        if not students:
+            continue
+        waiting = written_answers_to_grade(course, chapter)
+        say_waiting(chapter, waiting, provisional, log)
+        left_out[chapter] = [] if provisional else [s for s in students if s in waiting]
+        for student in left_out[chapter]:
+            remove_page(course, student, chapter)
+        if len(left_out[chapter]) < len(students):
+            run(course, nbgrader("generate_feedback", chapter, "--force", '--CourseDirectory.ignore=["*"]', QUIET,
+                                 *excluding(left_out[chapter])))
+        for student in waiting if provisional else ():
+            for page in (course / "feedback" / student / chapter).glob("*.html"):
+                grading_feedback.mark_provisional(page)
+    return left_out
 
 
-def return_feedback(course, chapters, run=run_nbgrader, log=print):
+def written_answers_to_grade(course, chapter):
+    """Map each student whose ``chapter`` has written answers still to grade by hand to their grade ids."""
+    from nbgrader.api import MissingEntry
+
+    from grading.run import gradebook
+
+    waiting = {}
+    with gradebook(course) as book:
+        try:
+            submissions = book.assignment_submissions(chapter)
+        except MissingEntry:
+            return waiting
+        for submission in submissions:
+            names = sorted(grade.name for notebook in submission.notebooks for grade in notebook.grades
+                           if grade.needs_manual_grade)
+            if names:
+                waiting[submission.student_id] = names
+    return waiting
+
+
+def say_waiting(chapter, waiting, provisional, log):
+    fate = ("its page is marked provisional" if provisional else
+            "its page is left out until you grade them in the Formgrader (or send it marked provisional: "
+            "--provisional, make feedback PROVISIONAL=1)")
+    for student, names in sorted(waiting.items()):
+        log(f"feedback: {student}'s {chapter} has written answers not graded yet ({', '.join(names)}): {fate}")
+
+
+def remove_page(course, student, chapter):
+    """Remove the feedback of an earlier run, which must not reach the student as if it were final."""
+    folder = course / "feedback" / student / chapter
+    if folder.is_symlink() or folder.is_file():
+        folder.unlink()
+    elif folder.is_dir():
+        shutil.rmtree(folder)
+
+
+def excluding(students):
+    return [f"--CourseDirectory.student_id_exclude={','.join(students)}"] if students else []
+
+
+def return_feedback(course, chapters, run=run_nbgrader, log=print, provisional=False):
     """Write the feedback, then return each page to its student through the exchange."""
-    feedback(course, chapters, run, log)
+    left_out = feedback(course, chapters, run, log, provisional)
     for chapter in chapters or every_chapter(course):
         if not graded(course, "feedback", chapter):
             continue
         skipped = attach_submission_files(course, chapter, log)
-        exclude = [f"--CourseDirectory.student_id_exclude={','.join(skipped)}"] if skipped else []
-        run(course, nbgrader("release_feedback", chapter, QUIET, *exclude))
+        run(course, nbgrader("release_feedback", chapter, QUIET,
+                             *excluding(sorted({*skipped, *left_out.get(chapter, [])}))))
         log(f"returned the feedback on {chapter} through the exchange")
 
 
@@ -128,3 +193,14 @@ def attach_submission_files(course, chapter, log=print):
 
 COMMANDS = {"release": release, "publish": publish, "collect": collect, "feedback": feedback,
             "return-feedback": return_feedback}
+# the course commands' own options, added to their command line by grading/__main__.py
+PROVISIONAL = ("--provisional", {"action": "store_true",
+                                 "help": "also write (and return) the pages of submissions whose written answers are "
+                                         "not graded yet, each marked provisional at the top"})
+OPTIONS = {"feedback": [PROVISIONAL], "return-feedback": [PROVISIONAL]}
+
+
+def chosen_options(args):
+    """The keyword arguments of ``args.command`` that its own options (OPTIONS) set on the command line."""
+    names = [flag.lstrip("-").replace("-", "_") for flag, _ in OPTIONS.get(args.command, [])]
+    return {name: getattr(args, name) for name in names}

@@ -8,6 +8,10 @@ the student's browser. ``safe_markdown2html`` replaces the exporter's ``markdown
 holds none), markdown itself is rendered as before, and the result keeps only allow-listed
 tags and attributes.
 
+Maths is written as MathML when the page is made (latex2mathml), which browsers render without a
+script: no page loads MathJax, or anything else, from the internet (grading/templates/ replaces
+nbconvert's MathJax loader with nothing). A formula that cannot be converted stays as its TeX.
+
 The sanitizer's cost grows faster than its input, so what one page renders is bounded
 (grading/settings.py): at most MARKDOWN_CHARS characters of markdown and MARKDOWN_TAGS tags of
 the HTML it makes. A cell past either budget is shown as plain text instead, at most
@@ -19,6 +23,7 @@ import re
 
 import bleach
 from jinja2 import pass_context
+from latex2mathml.converter import convert_to_element
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
 from grading import settings
@@ -32,6 +37,20 @@ TAGS = {"a", "abbr", "b", "blockquote", "br", "code", "del", "div", "em", "h1", 
 # cells' score boxes, and one "full credit" on a written answer gave every test its points
 PYGMENTS_CLASS = re.compile(r"highlight|hll|hl-[a-z0-9]+|[a-z]{1,3}[0-9]?")
 PLAIN_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}}
+# MathML as latex2mathml writes it (presentation markup only: no href, no maction, no annotation-xml)
+MATH_TAGS = {"math", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "msup", "msub", "msubsup", "mfrac",
+             "msqrt", "mroot", "munder", "mover", "munderover", "mtable", "mtr", "mtd", "mstyle", "mpadded",
+             "mphantom", "menclose", "merror"}
+MATH_ATTRIBUTES = {"display", "mathvariant", "stretchy", "fence", "separator", "lspace", "rspace", "width",
+                   "height", "depth", "minsize", "maxsize", "movablelimits", "accent", "accentunder", "form",
+                   "symmetric", "largeop", "linethickness", "displaystyle", "scriptlevel", "notation",
+                   "columnalign", "rowalign", "columnspacing", "rowspacing", "columnlines", "rowlines",
+                   "frame", "framespacing", "rowspan", "columnspan"}
+MATHML_NAMESPACE = "http://www.w3.org/1998/Math/MathML"
+PROVISIONAL_BANNER = ('<div class="gd-provisional" style="border: 3px solid #b45309; background: #fef3c7; '
+                      'color: #78350f; font-size: 1.3em; font-weight: bold; padding: 0.6em 1em; margin: 1em 0;">'
+                      "Provisional: written answers not graded yet. Your instructor has not graded your written "
+                      "answers; the score on this page will change when they do.</div>")
 PROTOCOLS = {"http", "https", "mailto", "data"}  # data: for images a notebook embeds
 SPENT = "gd_markdown_spent"  # the page's resources: what its markdown has used of the budgets
 
@@ -43,10 +62,13 @@ def clean(html):
     cells and markdown.
     """
     html = html.decode() if isinstance(html, bytes) else str(html)
-    return bleach.clean(html, tags=TAGS, attributes=allowed_attribute, protocols=PROTOCOLS, strip_comments=True)
+    return bleach.clean(html, tags=TAGS | MATH_TAGS, attributes=allowed_attribute, protocols=PROTOCOLS,
+                        strip_comments=True)
 
 
 def allowed_attribute(tag, name, value):
+    if tag in MATH_TAGS:
+        return name in MATH_ATTRIBUTES or (tag == "math" and name == "xmlns" and value == MATHML_NAMESPACE)
     if name == "class":
         return all(PYGMENTS_CLASS.fullmatch(token) for token in value.split())
     return name in PLAIN_ATTRIBUTES.get(tag, ())
@@ -60,7 +82,7 @@ def safe_markdown2html(context, source):
         return as_plain_text(source)
     spent["chars"] += len(source)
     cell = context.get("cell", {}) or {}
-    renderer = IPythonRenderer(escape=True, attachments=cell.get("attachments", {}), embed_images=False,
+    renderer = MathMLRenderer(escape=True, attachments=cell.get("attachments", {}), embed_images=False,
                                path=context.get("resources", {}).get("metadata", {}).get("path", ""),
                                anchor_link_text="¶", exclude_anchor_links=True)
     rendered = MarkdownWithMath(renderer=renderer).render(source)
@@ -69,6 +91,54 @@ def safe_markdown2html(context, source):
         return as_plain_text(source)
     spent["tags"] += tags
     return clean(rendered)
+
+
+class MathMLRenderer(IPythonRenderer):
+    """nbconvert's markdown renderer, with maths written as MathML instead of TeX left for MathJax."""
+
+    def block_math(self, body):
+        return mathml(body, "block") or super().block_math(body)
+
+    def inline_math(self, body):
+        return mathml(body, "inline") or super().inline_math(body)
+
+    def latex_environment(self, name, body):
+        return mathml(f"\\begin{{{name}}}{body}\\end{{{name}}}", "block") or super().latex_environment(name, body)
+
+
+def mathml(tex, display):
+    """``tex`` as MathML markup (text escaped, only MATH_TAGS and MATH_ATTRIBUTES); "" when it cannot be."""
+    try:
+        tree = convert_to_element(tex, display=display)
+        return "".join(_markup(tree))
+    except Exception:  # a formula latex2mathml cannot read (or one too deep) stays TeX
+        return ""
+
+
+def _markup(element):
+    """Serialize a latex2mathml tree; its texts hold character references (&#x02190;), never markup."""
+    if element.tag not in MATH_TAGS:
+        raise ValueError(f"no MathML element {element.tag!r} on a feedback page")
+    attributes = "".join(f' {name}="{html.escape(str(value))}"' for name, value in element.attrib.items()
+                         if name in MATH_ATTRIBUTES)
+    if element.tag == "math":
+        attributes = f' xmlns="{MATHML_NAMESPACE}"' + attributes
+    yield f"<{element.tag}{attributes}>"
+    yield html.escape(html.unescape(element.text or ""), quote=False)
+    for child in element:
+        yield from _markup(child)
+        yield html.escape(html.unescape(child.tail or ""), quote=False)
+    yield f"</{element.tag}>"
+
+
+def mark_provisional(page):
+    """Put PROVISIONAL_BANNER at the top of the feedback page ``page`` (a file), once."""
+    text = page.read_text(encoding="utf-8")
+    if PROVISIONAL_BANNER in text:
+        return
+    body = re.search(r"<body[^>]*>", text)
+    at = body.end() if body else 0
+    page.write_text(text[:at] + "\n" + PROVISIONAL_BANNER + "\n" + text[at:], encoding="utf-8")
 
 
 def as_plain_text(source):

@@ -1,6 +1,7 @@
 """grading.course: the course commands behind `make release`, `publish`, `collect`, `feedback` and
 `return-feedback`, each one nbgrader command per chapter (nbgrader itself replaced by a recorder)."""
 
+import contextlib
 import re
 import subprocess
 import sys
@@ -78,14 +79,112 @@ def test_publish_needs_named_chapters_that_are_released(tmp_path):
     assert nbgrader.commands == [["release_assignment", "ch01_one", "--force", course.QUIET]]
 
 
-def test_collect_checks_the_inbound_before_collecting(tmp_path, monkeypatch):
+def test_collect_takes_only_roots_checked_copy_of_the_inbound(tmp_path, monkeypatch):
     order = []
-    monkeypatch.setattr(course.inbound, "main", lambda: order.append("inbound"))
-    course.collect(course_folder(tmp_path), ["ch02_two"], lambda root, command: order.append(command[1:3]))
-    assert order == ["inbound", ["collect", "ch02_two"]]
+
+    @contextlib.contextmanager
+    def staged(chapters, log):
+        order.append(("staged", chapters))
+        yield tmp_path / "staging"
+        order.append("removed")
+
+    monkeypatch.setattr(course.inbound, "staged", staged)
+    course.collect(course_folder(tmp_path), [], lambda root, command: order.append(command[1:]))
+    assert order == [("staged", ["ch01_one", "ch02_two"]),
+                     *[["collect", chapter, "--update", f"--Exchange.root={tmp_path / 'staging'}",
+                        "--ExchangeCollect.check_owner=False"] for chapter in ["ch01_one", "ch02_two"]],
+                     "removed"]
 
 
-def test_feedback_is_written_only_for_graded_chapters_and_keeps_only_the_page(tmp_path):
+@pytest.fixture
+def written_to_grade(monkeypatch):
+    """The gradebook's written answers still to grade by hand, per student (none unless a test adds some)."""
+    waiting = {}
+    monkeypatch.setattr(course, "written_answers_to_grade", lambda root, chapter: dict(waiting))
+    return waiting
+
+
+class PageWriter(Recorder):
+    """Stands in for nbgrader: generate_feedback writes a page for each graded student it is not told to skip."""
+
+    def __call__(self, course_root, command):
+        super().__call__(course_root, command)
+        if command[1] != "generate_feedback":
+            return
+        skip = next((c.split("=", 1)[1].split(",") for c in command if "student_id_exclude" in c), [])
+        for graded in (course_root / "autograded").glob(f"*/{command[2]}"):
+            if graded.parent.name not in skip:
+                page = course_root / "feedback" / graded.parent.name / command[2] / f"{command[2]}.html"
+                page.parent.mkdir(parents=True, exist_ok=True)
+                page.write_text("<html><head><title>t</title></head><body>\n<p>score</p></body></html>")
+
+
+def page_of(root, student, chapter="ch01_one"):
+    return root / "feedback" / student / chapter / f"{chapter}.html"
+
+
+def test_feedback_leaves_out_the_pages_whose_written_answers_are_not_graded(tmp_path, written_to_grade):
+    root, nbgrader, said = course_folder(tmp_path), PageWriter(), []
+    hand_in(root, "ann", "ch01_one")
+    hand_in(root, "bob", "ch01_one")
+    page_of(root, "bob").parent.mkdir(parents=True)
+    page_of(root, "bob").write_text("<body>an earlier run's page, before a regrade</body>")
+    written_to_grade["bob"] = ["explain_rate"]
+    left_out = course.feedback(root, ["ch01_one"], nbgrader, said.append)
+    assert left_out == {"ch01_one": ["bob"]}
+    assert "--CourseDirectory.student_id_exclude=bob" in nbgrader.commands[0]
+    assert page_of(root, "ann").exists() and not page_of(root, "bob").parent.exists()  # the stale page is gone
+    assert said == ["feedback: bob's ch01_one has written answers not graded yet (explain_rate): its page is left "
+                    "out until you grade them in the Formgrader (or send it marked provisional: --provisional, "
+                    "make feedback PROVISIONAL=1)"]
+
+
+def test_provisional_feedback_marks_only_the_pages_still_to_grade(tmp_path, written_to_grade):
+    root, nbgrader, said = course_folder(tmp_path), PageWriter(), []
+    hand_in(root, "ann", "ch01_one")
+    hand_in(root, "bob", "ch01_one")
+    written_to_grade["bob"] = ["explain_rate"]
+    course.feedback(root, ["ch01_one"], nbgrader, said.append, provisional=True)
+    course.feedback(root, ["ch01_one"], Recorder(), said.append, provisional=True)  # marked once, not twice
+    assert not any("student_id_exclude" in part for part in nbgrader.commands[0])
+    bob, ann = page_of(root, "bob").read_text(), page_of(root, "ann").read_text()
+    assert bob.count("Provisional: written answers not graded yet") == 1 and "Provisional" not in ann
+    assert bob.index("gd-provisional") < bob.index("<p>score</p>")  # at the top of the page
+    assert said[0].endswith("(explain_rate): its page is marked provisional")
+
+
+def test_no_feedback_is_generated_when_every_page_waits_for_grading(tmp_path, written_to_grade):
+    root, nbgrader = course_folder(tmp_path), Recorder()
+    hand_in(root, "ann", "ch01_one")
+    written_to_grade["ann"] = ["explain_rate"]
+    assert course.feedback(root, ["ch01_one"], nbgrader, lambda line: None) == {"ch01_one": ["ann"]}
+    assert nbgrader.commands == []
+
+
+def test_return_feedback_returns_no_page_that_waits_for_grading(tmp_path, written_to_grade):
+    root, nbgrader = course_folder(tmp_path), PageWriter()
+    hand_in(root, "ann", "ch01_one")
+    hand_in(root, "bob", "ch01_one")
+    written_to_grade["bob"] = ["explain_rate"]
+    course.return_feedback(root, ["ch01_one"], nbgrader, lambda line: None)
+    assert nbgrader.commands[1] == ["release_feedback", "ch01_one", course.QUIET,
+                                    "--CourseDirectory.student_id_exclude=bob"]
+    nbgrader = PageWriter()
+    course.return_feedback(root, ["ch01_one"], nbgrader, lambda line: None, provisional=True)
+    assert nbgrader.commands[1] == ["release_feedback", "ch01_one", course.QUIET]
+
+
+def test_the_command_line_passes_provisional_on(tmp_path, monkeypatch):
+    course_folder(tmp_path)
+    called = []
+    monkeypatch.setattr(command_line.database, "ensure_registered", lambda *args, **kwargs: None)
+    monkeypatch.setitem(course.COMMANDS, "feedback", lambda root, chapters, **options: called.append(options))
+    command_line.main(["feedback", "ch01_one", "--provisional", "--course", str(tmp_path)])
+    command_line.main(["feedback", "--course", str(tmp_path)])
+    assert called == [{"provisional": True}, {"provisional": False}]
+
+
+def test_feedback_is_written_only_for_graded_chapters_and_keeps_only_the_page(tmp_path, written_to_grade):
     root, nbgrader = course_folder(tmp_path), Recorder()
     hand_in(root, "ann", "ch02_two")
     course.feedback(root, [], nbgrader)
@@ -93,7 +192,7 @@ def test_feedback_is_written_only_for_graded_chapters_and_keeps_only_the_page(tm
                                   course.QUIET]]
 
 
-def test_return_feedback_skips_only_the_student_without_nbgraders_files(tmp_path):
+def test_return_feedback_skips_only_the_student_without_nbgraders_files(tmp_path, written_to_grade):
     root, nbgrader, said = course_folder(tmp_path), Recorder(), []
     hand_in(root, "ann", "ch01_one")
     hand_in(root, "bob", "ch01_one", secret=None)

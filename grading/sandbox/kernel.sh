@@ -71,7 +71,10 @@ show /usr
 for link in /bin /sbin /lib /lib64 /lib32 /libx32; do
   if [ -L "$link" ]; then mounts+=(--symlink "$(readlink "$link")" "$link"); else show "$link"; fi
 done
-for file in /etc/ld.so.cache /etc/ld.so.conf /etc/ld.so.conf.d /etc/localtime /etc/alternatives; do
+# the dynamic linker's files, the time zone, and fontconfig's configuration (matplotlib runs fc-list
+# once per kernel: without /etc/fonts it prints "Fontconfig error" under the setup cell) and cache
+for file in /etc/ld.so.cache /etc/ld.so.conf /etc/ld.so.conf.d /etc/localtime /etc/alternatives /etc/fonts \
+            /var/cache/fontconfig; do
   show "$file"
 done
 IFS=: read -r -a shown <<< "${GD_SANDBOX_SHOW:-}"
