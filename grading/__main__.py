@@ -38,6 +38,8 @@ def main(argv=None):
         chosen = commands.add_parser(name, help=command.__doc__.splitlines()[0] if command.__doc__ else None)
         chosen.add_argument("chapters", nargs="*", help="chapters (default: every chapter in solutions/)")
         chosen.add_argument("--course", default=".", help="the course root (default: the current folder)")
+        for flag, options in course_commands.OPTIONS.get(name, []):
+            chosen.add_argument(flag, **options)
     for name, module in PASSED_ON.items():
         commands.add_parser(name, help=f"{module.__doc__.splitlines()[0]} (python -m grading {name} --help)")
     args = parser.parse_args(argv)
@@ -47,9 +49,11 @@ def main(argv=None):
     try:
         if args.command in NEED_THE_GRADEBOOK:
             database.ensure_registered(course, args.chapters or None)
-        course_commands.COMMANDS[args.command](course, args.chapters)
-    except (course_commands.CourseError, database.GradebookProblem) as problem:
+        course_commands.COMMANDS[args.command](course, args.chapters, **course_commands.chosen_options(args))
+    except course_commands.CourseError as problem:
         sys.exit(f"{args.command}: {problem}")
+    except database.GradebookProblem as problem:  # one paragraph, as every command that opens the gradebook says it
+        sys.exit(str(problem))
 
 
 def add_autograde(commands):
@@ -93,7 +97,7 @@ def autograde(parser, args):
         print("WARNING: grading WITHOUT the sandbox: student code runs with your permissions.", file=sys.stderr)
     outcomes = run.autograde(course, assignments, chosen)
     folder = Path("reports") / (f"shard-{shard.index}-of-{shard.count}" if shard.count > 1 else "")
-    rows = report.write(course, outcomes, folder=course / folder)
+    rows = report.write(course, outcomes, folder=course / folder, assignments=assignments)
     summarize(outcomes, rows, folder)
     return exit_status(outcomes)
 

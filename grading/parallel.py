@@ -6,7 +6,7 @@
   arrives late lands in the same shard everywhere.
 - A *worker* grades one share of this machine's students in its own nbgrader process, with its
   own sandbox slot (its own uid, kernel specs and budget notes).
-- ``Progress`` prints one line: graded / total, failures, estimated time left.
+- ``Progress`` prints one line: graded / total, failures, in flight, estimated time left.
 """
 
 import os
@@ -69,10 +69,13 @@ def graded_since(course, assignment, student, since):
 
 
 class Progress:
-    """A live line for one assignment: how many submissions are graded, failed, and time left.
+    """A live line for one assignment: how many submissions are graded, failed, in flight, and time left.
 
     On a terminal the line is redrawn in place every second; in a log (CI, a pipe) a line is
-    printed when the count changes, at most every ``every`` seconds, and always at the end.
+    printed when a count changes and at least every ``every`` seconds while grading goes on, and
+    always at the end. A submission counts as graded once its grading is over: a worker's batch
+    says in its live output which student it grades now (``watch``); that one is in flight, and
+    those it graded before it are done.
     """
 
     def __init__(self, course, assignment, outcomes, out=sys.stderr, every=10):
@@ -80,9 +83,12 @@ class Progress:
         self.out, self.every = out, every
         self.started = time.time()
         self.finished = set()  # students whose grading is over, whatever the result
+        self.current = {}  # worker -> the student its nbgrader process grades now
+        self._followed = {}  # worker -> [its nbgrader output file, characters read]
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
-        self._last_line, self._last_time = "", 0.0
+        self._last_counts, self._last_time = None, 0.0
 
     def __enter__(self):
         self._thread.start()
@@ -94,31 +100,63 @@ class Progress:
         self._show(final=True)
 
     def finish(self, student):
-        self.finished.add(student)
+        with self._lock:
+            self.finished.add(student)
+
+    def watch(self, worker, output):
+        """Follow the live output file of ``worker``'s nbgrader process, to see which student it grades."""
+        with self._lock:
+            self._followed[worker] = [Path(output), 0]
+
+    def unwatch(self, worker):
+        with self._lock:
+            self._followed.pop(worker, None)
+            self.current.pop(worker, None)
+
+    def _follow(self):
+        from grading.run import STUDENT_LINES
+
+        for worker, followed in self._followed.items():
+            try:
+                with open(followed[0], errors="replace") as handle:
+                    handle.seek(followed[1])
+                    text = handle.read()
+                    followed[1] = handle.tell()
+            except OSError:
+                continue
+            for line in text.splitlines():
+                found = next((m for m in (pattern.search(line) for pattern in STUDENT_LINES) if m), None)
+                if found:
+                    self.current[worker] = found.group(1)
 
     def counts(self):
-        done = sum(o.student in self.finished or graded_since(self.course, self.assignment, o.student, self.started)
-                   for o in self.outcomes)
+        """(graded, failed, in flight)."""
+        with self._lock:
+            self._follow()
+            flying = set(self.current.values()) - self.finished
+            done = sum(o.student in self.finished or (o.student not in flying and graded_since(
+                self.course, self.assignment, o.student, self.started)) for o in self.outcomes)
         failed = sum(bool(o.problem) for o in self.outcomes)
-        return done, failed
+        return done, failed, len(flying)
 
-    def line(self):
-        done, failed = self.counts()
+    def line(self, counts=None):
+        done, failed, flying = counts or self.counts()
         total = len(self.outcomes)
         elapsed = time.time() - self.started
         left = f", about {elapsed / done * (total - done):.0f} s left" if 0 < done < total else ""
-        return f"{self.assignment}: {done}/{total} graded, {failed} failed, {elapsed:.0f} s{left}"
+        return (f"{self.assignment}: {done}/{total} graded, {failed} failed, {flying} in flight, "
+                f"{elapsed:.0f} s{left}")
 
     def _run(self):
         while not self._stop.wait(1):
             self._show()
 
     def _show(self, final=False):
-        text = self.line()
+        counts = self.counts()
+        text = self.line(counts)
         if self.out.isatty():
             self.out.write("\r" + text + ("\n" if final else ""))
-        elif final or (text.split(",")[:2] != self._last_line.split(",")[:2]
-                       and time.time() - self._last_time >= self.every):
+        elif final or counts != self._last_counts or time.time() - self._last_time >= self.every:
             self.out.write(text + "\n")
-            self._last_line, self._last_time = text, time.time()
+            self._last_counts, self._last_time = counts, time.time()
         self.out.flush()

@@ -23,8 +23,9 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from grading import parallel, preflight, sandbox, settings as defaults
 
-# what reports/nbgrader.log never holds: nbgrader's output can quote a submission (a cell's grade id)
-CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+# the lines of nbgrader's output that say which student it works on now (at --log-level=INFO)
+STUDENT_LINES = [re.compile(r"student with ID '([^'/]+)'"),
+                 re.compile(r"(?:Sanitizing|Autograding) \S*?/(?:submitted|autograded)/([^/]+)/")]
 
 
 @dataclass
@@ -60,6 +61,7 @@ class Worker:
 def autograde(course, assignments, settings=None, log=print):
     """Grade every submission of the given assignments in this shard; return a list of Outcomes."""
     course, settings = Path(course).resolve(), settings or Settings()
+    log_run(course, assignments, settings)
     workers = start_workers(course, settings)
     outcomes = []
     try:
@@ -72,6 +74,24 @@ def autograde(course, assignments, settings=None, log=print):
     finally:  # the kernels' socket folders and notes go, whatever happened
         stop_workers(workers)
     return outcomes
+
+
+_log_lock = threading.Lock()
+
+
+def log_run(course, assignments, settings):
+    """Start this run's part of reports/nbgrader.log (appended to, never truncated) with one header line."""
+    shard = f", shard {settings.shard.index}/{settings.shard.count}" if settings.shard.count > 1 else ""
+    append_log(course, f"==== {time.strftime('%Y-%m-%d %H:%M:%S %z')} grading run: {' '.join(assignments)} "
+                       f"({settings.workers} worker{'s' * (settings.workers != 1)}{shard}, "
+                       f"cell timeout {settings.cell_timeout} s)\n")
+
+
+def append_log(course, text):
+    reports = Path(course) / "reports"
+    reports.mkdir(exist_ok=True)
+    with _log_lock, open(reports / "nbgrader.log", "a") as log:
+        log.write(text)
 
 
 def start_workers(course, settings):
@@ -128,7 +148,7 @@ def grade_share(course, share, present, worker, settings, log, progress):
     assignment, env = share[0].assignment, worker.env
     started = time.time()
     batch = nbgrader(course, ["autograde", assignment, "--force", *only(share, present)] + worker.options,
-                     worker, settings, students=len(share))
+                     worker, settings, students=len(share), progress=progress)
     casualties = [o for o in share if not fully_graded(course, assignment, o.student, started)]
     for outcome in share:
         if outcome not in casualties:
@@ -143,7 +163,7 @@ def grade_share(course, share, present, worker, settings, log, progress):
             give_up(course, outcome, sandbox.death_reason(env, assignment, outcome.student)
                     or "killed: the submission used up its wall-clock budget", log)
         else:
-            regrade_alone(course, outcome, batch, worker, settings, log)
+            regrade_alone(course, outcome, batch, worker, settings, log, progress)
         progress.finish(outcome.student)
     for outcome in share:
         outcome.graded = not outcome.problem
@@ -163,7 +183,7 @@ def only(share, present):
     return [f"--CourseDirectory.student_id_exclude={','.join(others)}"] if others else []
 
 
-def regrade_alone(course, outcome, batch, worker, settings, log):
+def regrade_alone(course, outcome, batch, worker, settings, log, progress=None):
     """Grade one submission on its own; if it still fails, record 0 points and the reason."""
     assignment, student, env = outcome.assignment, outcome.student, worker.env
     # a batch grades many students: only the sandbox's notes on this one say what happened to it
@@ -173,7 +193,7 @@ def regrade_alone(course, outcome, batch, worker, settings, log):
     sandbox.clear_death_notes(env, assignment, student)
     started = time.time()
     single = nbgrader(course, ["autograde", assignment, f"--student={student}", "--force"] + worker.options,
-                      worker, settings)
+                      worker, settings, progress=progress)
     outcome.attempts = 2
     if fully_graded(course, assignment, student, started):
         return
@@ -188,11 +208,10 @@ def give_up(course, outcome, problem, log):
     log(f"{outcome.student}/{outcome.assignment}: {problem}; recorded as 0 points for the ungraded tests")
 
 
-_log_lock = threading.Lock()
-
-
-def nbgrader(course, arguments, worker, settings, students=1):
-    """Run one nbgrader command in the course; its output is appended, whole, to reports/nbgrader.log.
+def nbgrader(course, arguments, worker, settings, students=1, progress=None):
+    """Run one nbgrader command in the course; its output is appended, whole, to reports/nbgrader.log,
+    every line naming its worker and, once nbgrader has said which one it grades, the student
+    (``attributed``), with control characters shown as escapes.
 
     The output goes to a file of the worker's own, not a pipe: a process a submission left
     behind could hold a pipe open and stall the grader. A stuck nbgrader is stopped after a
@@ -205,19 +224,37 @@ def nbgrader(course, arguments, worker, settings, students=1):
     reports.mkdir(exist_ok=True)
     handle, own_log = tempfile.mkstemp(prefix=".nbgrader-", suffix=".out", dir=reports)
     own_log = Path(own_log)
+    if progress:
+        progress.watch(worker.number, own_log)
     with open(handle, "w") as out:
         try:
-            returncode = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), *arguments, "--log-level=WARN"],
+            returncode = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), *arguments, "--log-level=INFO"],
                                         cwd=course, env=worker.env, stdin=subprocess.DEVNULL, stdout=out,
                                         stderr=subprocess.STDOUT, timeout=cap).returncode
         except subprocess.TimeoutExpired:
             returncode = -9
             out.write(f"stopped after {cap} s\n")
-    output = CONTROL_CHARACTERS.sub("?", own_log.read_text(errors="replace"))  # as kernel.sh does
+    if progress:
+        progress.unwatch(worker.number)
+    output = report_visible(own_log.read_text(errors="replace"))  # it may quote a submission (a cell's grade id)
     own_log.unlink()
-    with _log_lock, open(reports / "nbgrader.log", "a") as log:
-        log.write(f"$ nbgrader {' '.join(arguments)}   (worker {worker.number})\n{output}")
+    append_log(course, attributed(f"$ nbgrader {' '.join(arguments)}   (worker {worker.number})\n{output}",
+                                  worker.number))
     return subprocess.CompletedProcess(arguments, returncode, output, "")
+
+
+def attributed(output, worker):
+    """``output`` with each line prefixed by ``[worker N]`` and, from the line where nbgrader names the
+    student it grades on, ``[student]``; control characters shown as escapes (report.visible)."""
+    lines, student = [], ""
+    for line in output.splitlines():
+        for pattern in STUDENT_LINES:
+            found = pattern.search(line)
+            if found:
+                student = found.group(1)
+                break
+        lines.append(f"[worker {worker}]{f' [{student}]' if student else ''} {report_visible(line)}\n")
+    return "".join(lines)
 
 
 def fully_graded(course, assignment, student, since):
@@ -254,6 +291,13 @@ def record_zero(course, assignment, student, reason):
                     zeroed.append({"exercise": grade.cell.name, "reason_code": "not_graded", "reason": reason})
         book.db.commit()
         store_reasons(book, assignment, student, zeroed)
+
+
+def report_visible(text):
+    """grading.report.visible (imported here late: the report reads this module's gradebook)."""
+    from grading.report import visible
+
+    return visible(text)
 
 
 def gradebook(course):

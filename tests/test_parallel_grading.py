@@ -112,8 +112,8 @@ def test_progress_counts_graded_and_failed_and_ends_with_a_line(tmp_path):
         (graded / f"{CHAPTER}.ipynb").write_text("{}")
         outcomes[1].problem = "killed"
         progress.finish("bob")
-        assert progress.counts() == (2, 1)
-        assert re.fullmatch(rf"{CHAPTER}: 2/3 graded, 1 failed, \d+ s, about \d+ s left", progress.line())
+        assert progress.counts() == (2, 1, 0)
+        assert re.fullmatch(rf"{CHAPTER}: 2/3 graded, 1 failed, 0 in flight, \d+ s, about \d+ s left", progress.line())
     assert out.getvalue().splitlines()[-1].startswith(f"{CHAPTER}: 2/3 graded, 1 failed")
 
 

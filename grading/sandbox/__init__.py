@@ -238,6 +238,12 @@ def clear_death_notes(env, assignment, student):
         note.unlink(missing_ok=True)
 
 
+def forget_stopped_kernel(env, assignment, student):
+    """Forget the exit status of a kernel the grader stopped itself (at a cell's timeout): it is no death
+    of the submission's making. A used-up budget (the .wall note) stays."""
+    death_notes(env, assignment, student)[0].unlink(missing_ok=True)
+
+
 def death_reason(env, assignment, student):
     """Say why the kernel of this submission died, from the notes the sandbox launcher left."""
     exit_note, wall_note = death_notes(env, assignment, student)
