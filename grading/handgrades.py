@@ -25,8 +25,16 @@ CHANGED = ("needs_manual_grading", "answer changed since it was graded by hand")
 
 
 def fingerprint(answer, question):
-    """The sha256 of a written answer's source and of ``question``, a list of strings that define it."""
-    return hashlib.sha256(json.dumps([answer, *question]).encode()).hexdigest()
+    """The sha256 of a written answer (answer_of) and of ``question``, a list of strings that define it."""
+    return hashlib.sha256(json.dumps([answer, *question], sort_keys=True).encode()).hexdigest()
+
+
+def answer_of(cell):
+    """What the grader sees of the written answer ``cell``: its source and, when it has any, the images
+    attached to it (``![](attachment:x.png)`` shows one: a new image behind the same text is a new answer).
+    An answer without attachments is its source alone, as its fingerprint has always been."""
+    attachments = cell.get("attachments")
+    return [cell.source, attachments] if attachments else cell.source
 
 
 def question_of(nb, answer):

@@ -60,6 +60,15 @@ def handed_in_at(stamp):
     return moment.replace(tzinfo=timezone.utc).timestamp()
 
 
+def valid_time(stamp):
+    """The time of ``stamp`` (handed_in_at), or None when it names no real moment (month 13, day 45):
+    one such name must not stop the collect of the whole class."""
+    try:
+        return handed_in_at(stamp)
+    except ValueError:
+        return None
+
+
 def name_problem(name, now=None):
     """Why the entry ``name`` must not be collected, from its name alone ("" when it may be)."""
     parts = name.rsplit("+", 3)
@@ -68,7 +77,7 @@ def name_problem(name, now=None):
     student, _, stamp, _ = parts
     if not STUDENT_ID.fullmatch(student):
         return f"the student id {student!r} is not one grading accepts ({STUDENT_ID_RULE})"
-    if not NBGRADER_FILES["timestamp.txt"].fullmatch(stamp):
+    if not NBGRADER_FILES["timestamp.txt"].fullmatch(stamp) or valid_time(stamp) is None:
         return f"its time {stamp!r} is not in the form nbgrader writes"
     if handed_in_at(stamp) > (now or time.time()) + FUTURE_SLACK_SECONDS:
         return f"its time {stamp} is in the future"
@@ -155,7 +164,10 @@ def folder_copy(into, name):
     if into is None:
         yield None
         return
-    os.mkdir(name, 0o755, dir_fd=into)
+    try:
+        os.mkdir(name, 0o755, dir_fd=into)
+    except FileExistsError:  # a listing shows a name twice when the student renames meanwhile
+        raise Refused(f"{name} changed while it was collected") from None
     fd = os.open(name, FOLDER, dir_fd=into)
     try:
         yield fd
@@ -166,7 +178,10 @@ def folder_copy(into, name):
 def copy_file(entry, fd, info, into, name):
     """Copy the bytes of the checked descriptor ``fd``, counting what is read (a file may grow meanwhile)."""
     entry.spend(-info.st_size)
-    out = os.open(name, WRITE, 0o644, dir_fd=into)
+    try:
+        out = os.open(name, WRITE, 0o644, dir_fd=into)
+    except FileExistsError:  # a listing shows a name twice when the student renames meanwhile
+        raise Refused(f"{name} changed while it was collected") from None
     try:
         while chunk := os.read(fd, CHUNK):
             entry.spend(len(chunk))
@@ -223,7 +238,7 @@ def newest_first(names):
     def when(name):
         parts = name.rsplit("+", 3)
         stamp = parts[2] if len(parts) == 4 else ""
-        return handed_in_at(stamp) if NBGRADER_FILES["timestamp.txt"].fullmatch(stamp) else 0.0
+        return (valid_time(stamp) or 0.0) if NBGRADER_FILES["timestamp.txt"].fullmatch(stamp) else 0.0
     return sorted(names, key=lambda name: (when(name), name), reverse=True)
 
 
@@ -239,7 +254,8 @@ def check_inbound(inbound, log=print, copies=None, chapters=None):
         for name in newest_first(os.listdir(inbound_fd)):
             reason = name_problem(name)
             key = None if reason else tuple(name.rsplit("+", 3)[:2])
-            wanted = copies is not None and key not in copied and (chapters is None or key[1] in chapters)
+            wanted = (copies is not None and key is not None and key not in copied
+                      and (chapters is None or key[1] in chapters))
             try:
                 if not reason:
                     take_entry(inbound_fd, name, copies if wanted else None)

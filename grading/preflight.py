@@ -22,7 +22,7 @@ from grading import tamper
 PYTHON_KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 LARGE_NOTEBOOK_BYTES = 5_000_000
 # what `nbgrader submit` adds to a submission, in the form it writes them
-NBGRADER_FILES = {"timestamp.txt": re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})? UTC"),
+NBGRADER_FILES = {"timestamp.txt": re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})? UTC", re.ASCII),
                   "submission_secret.txt": re.compile(r"[0-9a-f]{128}")}
 # a student id nbgrader's command line and its exchange can name alone: no separators (, +), no
 # wildcards, no whitespace or control characters, nothing outside ASCII

@@ -680,7 +680,7 @@ class JudgedSaveAutoGrades(SaveAutoGrades):
         released = self.gradebook.find_source_cell(grade_id, self.notebook_id, self.assignment_id).checksum
         question = [released, *handgrades.question_of(self._nb, cell)]
         decided = handgrades.still_waiting(self.gradebook, (self.assignment_id, self.student_id, grade_id),
-                                           handgrades.fingerprint(cell.source, question),
+                                           handgrades.fingerprint(handgrades.answer_of(cell), question),
                                            grade.manual_score is not None, waiting)
         if decided is not None:
             grade.needs_manual_grade = decided

@@ -268,13 +268,19 @@ def write_csv(path, rows, fields=None):
 
 
 # C0 and C1 control characters but tab and line feed: a terminal or a viewer would act on them
-CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# and the line and paragraph separators (a line break to Python's splitlines and to some editors) and
+# the bidirectional overrides and isolates (which reorder what a line shows)
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def visible(text):
     """``text`` with every control character but tab and newline shown as an escape: ESC as ``\\x1b``,
     NUL as ``\\x00``. What every report, CSV and log line an instructor opens goes through."""
-    return CONTROL_CHARACTERS.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
+    return CONTROL_CHARACTERS.sub(lambda found: _escape(ord(found.group())), text)
+
+
+def _escape(code):
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -24,8 +24,12 @@ from nbgrader.api import Gradebook, MissingEntry
 from grading import parallel, preflight, sandbox, settings as defaults
 
 # the lines of nbgrader's output that say which student it works on now (at --log-level=INFO)
-STUDENT_LINES = [re.compile(r"student with ID '([^'/]+)'"),
-                 re.compile(r"(?:Sanitizing|Autograding) \S*?/(?:submitted|autograded)/([^/]+)/")]
+# nbgrader's own lines only ("[AutogradeApp | INFO] ..." from their first character): a kernel's line
+# ("  [kernel] ...") that prints "student with ID 'bo'" must not name the student of the lines after it
+COLOUR = r"(?:(?:\x1b|\\x1b)\[[0-9;]*m)?"  # raw, or as report.visible shows it
+NBGRADER_LINE = COLOUR + r"\[\w+ \| \w+\]" + COLOUR + " "
+STUDENT_LINES = [re.compile(NBGRADER_LINE + r"Creating/updating student with ID '([^'/]+)'"),
+                 re.compile(NBGRADER_LINE + r"(?:Sanitizing|Autograding) \S*?/(?:submitted|autograded)/([^/]+)/")]
 
 
 @dataclass
@@ -247,9 +251,10 @@ def attributed(output, worker):
     """``output`` with each line prefixed by ``[worker N]`` and, from the line where nbgrader names the
     student it grades on, ``[student]``; control characters shown as escapes (report.visible)."""
     lines, student = [], ""
-    for line in output.splitlines():
+    # lines end at a newline only: a \u2028 (or \x1e, \x85) a kernel printed starts no line of its own
+    for line in output.removesuffix("\n").split("\n") if output else []:
         for pattern in STUDENT_LINES:
-            found = pattern.search(line)
+            found = pattern.match(line)
             if found:
                 student = found.group(1)
                 break
