@@ -3,8 +3,10 @@
 import contextlib
 import os
 import pwd
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -44,3 +46,14 @@ def remove_account(name):
     with contextlib.suppress(KeyError):
         stop_processes_of(pwd.getpwnam(name).pw_uid)
         subprocess.run(["userdel", "--remove", name], capture_output=True)
+
+
+@contextlib.contextmanager
+def folder_everyone_may_enter(prefix):
+    """A fresh folder under /tmp (mode 0755, so students can reach what is put in it), removed at the end."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    os.chmod(folder, 0o755)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

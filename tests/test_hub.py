@@ -24,7 +24,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from accounts import remove_account, run_checked, stop_processes_of
+from accounts import folder_everyone_may_enter, remove_account, run_checked, stop_processes_of
 from conftest import CHROMIUM, ROOT
 from grading.samples import MISTAKES, answered, copy_course, make_command, points_of, reference_answers
 
@@ -162,12 +161,8 @@ def stop(server):
 @pytest.fixture(scope="module")
 def place():
     """A fresh folder every user may enter (mode 0755), removed at the end."""
-    folder = Path(tempfile.mkdtemp(prefix="gd-hub-", dir="/tmp"))
-    os.chmod(folder, 0o755)
-    try:
+    with folder_everyone_may_enter("gd-hub-") as folder:
         yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

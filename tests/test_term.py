@@ -18,11 +18,9 @@ import json
 import os
 import pwd
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from datetime import datetime, timedelta, timezone
@@ -32,7 +30,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from accounts import add_account, remove_account, run_checked
+from accounts import add_account, folder_everyone_may_enter, remove_account, run_checked
 from grading import sandbox, settings
 from grading.samples import MISTAKES, answered, copy_course, make_command, points_of, reference_answers
 
@@ -52,12 +50,8 @@ COMMENT = "Clear, and the reason is right."
 @pytest.fixture(scope="module")
 def place():
     """A folder every user may enter (the exchange lives in it), removed at the end."""
-    folder = Path(tempfile.mkdtemp(prefix="gd-term-", dir="/tmp"))
-    os.chmod(folder, 0o755)
-    try:
+    with folder_everyone_may_enter("gd-term-") as folder:
         yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
