@@ -201,7 +201,8 @@ def prepare_exchange(exchange, course_id):
 
     The root is writable by all (nbgrader insists), sticky so that nobody renames what others
     made; the course's folders belong to root: outbound readable, inbound writable but not
-    listable (a submission's folder name is unguessable), feedback enterable but not listable.
+    listable (a submission's folder name is unguessable) and sticky (nobody renames or removes a
+    classmate's hand-in, even knowing its name), feedback enterable but not listable.
     """
     for parent in reversed(exchange.parents):
         if not parent.exists():
@@ -210,7 +211,7 @@ def prepare_exchange(exchange, course_id):
     course = exchange / course_id
     make_folder(course, 0o755)
     make_folder(course / "outbound", 0o755)
-    make_folder(course / "inbound", 0o2733)
+    make_folder(course / "inbound", 0o3733)
     make_folder(course / "feedback", 0o711)
 
 
