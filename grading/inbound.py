@@ -15,10 +15,27 @@ is checked is what is copied. An entry is moved to ``<exchange>/<course>/quarant
 with <name>.REASON.txt beside it) unless: its name has nbgrader's form, with a student id the
 grading accepts and a time that is not in the future; that student is a Unix user of this
 machine; the entry and everything in it are folders and regular files belonging to that user;
-and it is no bigger than nbgrader collects (ENTRY_BYTES, ENTRY_ITEMS, ENTRY_DEPTH). Each
-student's newest good hand-in of each chapter collected is copied; a student who changes its
-entry during the copy gets only its own bytes or, when a link or a foreign file appears, the
-quarantine.
+and it is no bigger than nbgrader collects (ENTRY_BYTES, ENTRY_ITEMS, ENTRY_DEPTH); and it was
+handed in when it says (below). Each student's newest good hand-in of each chapter collected is
+copied; a student who changes its entry during the copy gets only its own bytes or, when a link
+or a foreign file appears, the quarantine.
+
+When a hand-in was handed in: its time decides lateness (nbgrader's collect keeps the newest by the
+time in the name; autograde counts the late seconds from the copied timestamp.txt), and both are
+the student's to write. So the time a hand-in counts is the time its name claims only when nothing
+in it was written after that: its timestamp.txt must hold exactly the time of its name, and that
+time must not be earlier than the newest inode change time (st_ctime, read by fstat on the opened
+descriptors, again after each file is copied and each folder is read, so a write during the copy
+counts) of the entry folder and everything in it, less WRITTEN_SLACK_SECONDS. A file's ctime is
+set by the kernel to the current time whenever its bytes, name, owner or mode change, and no
+unprivileged user can set it back (utime and touch set the mtime and atime, and the ctime to now):
+so an entry written, renamed into place or altered after its claimed time is quarantined, and the
+student's previous hand-in is collected instead. An honest `nbgrader submit` (the Assignment List's
+Submit) reads the clock, then writes the entry within a second or two, and running `make collect`
+later reads the entry without changing any ctime; but copying the inbound, restoring it from a
+backup or moving an entry back from the quarantine sets its ctime to that moment, so such an entry
+is quarantined too (the student can simply submit again). An entry is never collected with a time
+other than its own: it is collected as it claims, or set aside with the reason.
 """
 
 import contextlib
@@ -37,6 +54,11 @@ from grading import settings
 from grading.preflight import NBGRADER_FILES, STUDENT_ID, STUDENT_ID_RULE
 
 FUTURE_SLACK_SECONDS = 300  # clocks of the students' servers and of the grader may differ this much
+# `nbgrader submit` reads the clock, then copies the notebooks and writes timestamp.txt: an entry's files
+# may change this long after the time of its name (and a late student gains at most this much)
+WRITTEN_SLACK_SECONDS = 60
+STAMP_FILE = "timestamp.txt"
+STAMP_BYTES = 64  # more than any time nbgrader writes: a longer timestamp.txt is not the time of the name
 # nbgrader's collect stops for the whole class at a hand-in past CourseDirectory.max_dir_size
 # (100,000 kB, counted in thousands): such an entry waits in quarantine instead
 ENTRY_BYTES = 100_000_000
@@ -95,13 +117,37 @@ def owner_of(uid):
         return f"uid {uid}"
 
 
+def utc(moment):
+    return datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 class Entry:
-    """One hand-in being taken: whose it is, and how much of the limits it has used."""
+    """One hand-in being taken: whose it is, how much of the limits it has used, when it was last
+    written (the newest ctime seen) and what its timestamp.txt holds."""
 
     def __init__(self, name):
-        self.student = name.rsplit("+", 3)[0]
+        self.student, _, self.stamp, _ = name.rsplit("+", 3)
         self.uid = pwd.getpwnam(self.student).pw_uid
         self.bytes = self.items = 0
+        self.changed = 0.0
+        self.stamp_written = None  # the first STAMP_BYTES + 1 bytes of its timestamp.txt, once read
+
+    def saw(self, info):
+        """Note the inode change time of an fstat of the entry or of something in it."""
+        self.changed = max(self.changed, info.st_ctime)
+
+    def check_time(self):
+        """Refuse a hand-in whose claimed time is not when it was written (see the module's docstring)."""
+        if self.stamp_written is None:
+            raise Refused(f"it has no {STAMP_FILE}, which `nbgrader submit` always writes")
+        if self.stamp_written != self.stamp.encode():
+            written = self.stamp_written[:STAMP_BYTES].decode(errors="backslashreplace")
+            raise Refused(f"its {STAMP_FILE} says {written!r}, not the time of its name ({self.stamp}): "
+                          "`nbgrader submit` writes the same time in both")
+        if handed_in_at(self.stamp) < self.changed - WRITTEN_SLACK_SECONDS:
+            raise Refused(f"its name and {STAMP_FILE} claim it was handed in at {self.stamp}, but it (or a file "
+                          f"in it) was last written at {utc(self.changed)} (its inode change time, which no "
+                          "student can set): a hand-in counts when it was written, so submit again")
 
     def check(self, fd, where):
         """fstat the descriptor opened, never the path: the type and owner of what will be read."""
@@ -111,6 +157,7 @@ class Entry:
         if info.st_uid != self.uid:
             raise Refused(f"{where} belongs to {owner_of(info.st_uid)}, not to {self.student}: "
                           "handed in as someone else")
+        self.saw(info)
         self.items += 1
         if self.items > ENTRY_ITEMS:
             raise Refused(f"it holds more than {ENTRY_ITEMS:,} files and folders")
@@ -149,11 +196,17 @@ def take_one(entry, folder_fd, name, where, into, depth):
     fd = open_in(folder_fd, name, where)
     try:
         info = entry.check(fd, where)
+        stamp = depth == 0 and name == STAMP_FILE and stat.S_ISREG(info.st_mode)
         if stat.S_ISDIR(info.st_mode):
             with folder_copy(into, name) as copy:
                 take(entry, fd, where, copy, depth + 1)
         elif into is not None:
-            copy_file(entry, fd, info, into, name)
+            first = copy_file(entry, fd, info, into, name)
+            if stamp:
+                entry.stamp_written = first
+        elif stamp:
+            entry.stamp_written = os.read(fd, STAMP_BYTES + 1)
+        entry.saw(os.fstat(fd))  # again, after reading: a write during the copy changed its ctime
     finally:
         os.close(fd)
 
@@ -176,8 +229,10 @@ def folder_copy(into, name):
 
 
 def copy_file(entry, fd, info, into, name):
-    """Copy the bytes of the checked descriptor ``fd``, counting what is read (a file may grow meanwhile)."""
+    """Copy the bytes of the checked descriptor ``fd``, counting what is read (a file may grow meanwhile);
+    return the first STAMP_BYTES + 1 bytes copied."""
     entry.spend(-info.st_size)
+    first = b""
     try:
         out = os.open(name, WRITE, 0o644, dir_fd=into)
     except FileExistsError:  # a listing shows a name twice when the student renames meanwhile
@@ -185,12 +240,15 @@ def copy_file(entry, fd, info, into, name):
     try:
         while chunk := os.read(fd, CHUNK):
             entry.spend(len(chunk))
+            if len(first) <= STAMP_BYTES:
+                first = (first + chunk)[:STAMP_BYTES + 1]
             written = 0
             while written < len(chunk):  # a write may take only part of it
                 written += os.write(out, chunk[written:])
         os.utime(out, ns=(info.st_atime_ns, info.st_mtime_ns))
     finally:
         os.close(out)
+    return first
 
 
 def take_entry(inbound_fd, name, copies=None):
@@ -206,11 +264,15 @@ def take_entry(inbound_fd, name, copies=None):
         entry.check(fd, name)
         if copies is None:
             take(entry, fd, name)
+            entry.saw(os.fstat(fd))
+            entry.check_time()
             return
         copies_fd = os.open(copies, FOLDER)
         try:
             with folder_copy(copies_fd, name) as copy:
                 take(entry, fd, name, copy)
+            entry.saw(os.fstat(fd))  # a name added, removed or renamed in it meanwhile changed its ctime
+            entry.check_time()
         except Refused:
             shutil.rmtree(Path(copies) / name, ignore_errors=True)
             raise

@@ -18,8 +18,15 @@ from grading.preprocessors import JudgedSaveAutoGrades
 pytestmark = pytest.mark.unit
 
 CHAPTER = "ch01_one_weight"
-NOW = "2026-12-02 02:00:00.000000 UTC"
+NOW = "2026-12-02 02:00:00.000000 UTC"  # for names only: a hand-in written now claims just_now()
 ME = pwd.getpwuid(os.geteuid()).pw_name  # a hand-in owned by whoever runs the test needs no chown
+
+
+def just_now(seconds_ago=0):
+    """The time of a hand-in written now (``seconds_ago`` earlier, within inbound.WRITTEN_SLACK_SECONDS,
+    for one older than another), in nbgrader's form."""
+    moment = datetime.now(timezone.utc) - timedelta(seconds=seconds_ago)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
 
 
 def hand_in(folder, student, stamp, suffix="r4nd", notebook=b"{}"):
@@ -56,7 +63,7 @@ def test_a_hand_in_named_with_an_impossible_time_does_not_stop_the_collect_of_th
     folder, copies = exchange
     odd = folder / f"{ME}+{CHAPTER}+{stamp}+x"
     odd.mkdir()
-    honest = hand_in(folder, ME, NOW, notebook=b"honest")
+    honest = hand_in(folder, ME, just_now(), notebook=b"honest")
     assert inbound.check_inbound(folder, lambda _: None, copies, [CHAPTER]) == 1
     assert "is not in the form nbgrader writes" in reasons(folder)[odd.name]
     assert (copies / honest.name / f"{CHAPTER}.ipynb").read_bytes() == b"honest"
@@ -67,8 +74,8 @@ def test_a_name_listed_twice_while_its_student_renames_quarantines_that_hand_in_
     does with a few thousand files); the second copy of the name raised FileExistsError (O_EXCL) out of
     check_inbound, and the collect stopped for the whole class."""
     folder, copies = exchange
-    newest = hand_in(folder, ME, NOW, "tw1ce", b"mine")
-    earlier = hand_in(folder, ME, "2026-12-01 01:00:00 UTC", "e4rly", b"earlier")
+    newest = hand_in(folder, ME, just_now(), "tw1ce", b"mine")
+    earlier = hand_in(folder, ME, just_now(seconds_ago=2), "e4rly", b"earlier")
     real_scandir = os.scandir
 
     class Twice:
@@ -88,16 +95,79 @@ def test_a_name_listed_twice_while_its_student_renames_quarantines_that_hand_in_
     assert earlier.name in reasons(folder)  # each listed twice: all quarantined, none crashed the run
 
 
-@pytest.mark.xfail(strict=True, reason="open: a hand-in's time is what the student wrote (its name and its "
-                   "timestamp.txt, both the student's); nothing compares it with when the entry was really "
-                   "written (its files' ctime), so a late hand-in can claim any earlier time and skip the late "
-                   "penalty. A check would quarantine every existing test hand-in made with a fixed past time.")
 def test_a_hand_in_written_now_cannot_claim_it_was_handed_in_a_day_ago(exchange):
+    """A hand-in's time was what the student wrote (its name and its timestamp.txt, both the student's), so a
+    late hand-in could claim any earlier time and skip the late penalty; back-dating the files' mtime (touch)
+    does not help either: the time that counts is the files' inode change time, which no student can set."""
     folder, copies = exchange
-    a_day_ago = (datetime.now(timezone.utc) - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+    a_day_ago = just_now(seconds_ago=24 * 3600)
     late = hand_in(folder, ME, a_day_ago, notebook=b"written after the deadline")
-    inbound.check_inbound(folder, lambda _: None, copies, [CHAPTER])
+    then = time.time() - 24 * 3600
+    for path in [*late.iterdir(), late]:
+        os.utime(path, (then, then))
+    assert inbound.check_inbound(folder, lambda _: None, copies, [CHAPTER]) == 1
     assert not (copies / late.name).exists(), "collected with a time a day before it was written"
+    assert f"claim it was handed in at {a_day_ago}, but it (or a file in it) was last written at" \
+        in reasons(folder)[late.name]
+
+
+def test_an_on_time_hand_in_changed_afterwards_is_set_aside_and_the_one_before_collected(exchange, monkeypatch):
+    """The entry stays the student's after it is handed in: a notebook rewritten in it after its time (here
+    later than the slack, made one second) changes the file's ctime, and the hand-in before it counts."""
+    folder, copies = exchange
+    monkeypatch.setattr(inbound, "WRITTEN_SLACK_SECONDS", 1)
+    before = hand_in(folder, ME, just_now(seconds_ago=0.5), "b3f0re", b"the one before")
+    on_time = hand_in(folder, ME, just_now(), "0nt1me", b"on time")
+    time.sleep(1.5)
+    (on_time / f"{CHAPTER}.ipynb").write_bytes(b"rewritten after the deadline")
+    assert inbound.check_inbound(folder, lambda _: None, copies, [CHAPTER]) == 1
+    assert "was last written at" in reasons(folder)[on_time.name]
+    assert (copies / before.name / f"{CHAPTER}.ipynb").read_bytes() == b"the one before"
+
+
+def test_a_notebook_written_while_it_is_copied_counts_as_written_then(exchange, monkeypatch):
+    """A student can watch its own entry (inotify tells it when root opens its notebook) and write into the
+    notebook just after the check: the ctime is read again once the bytes are copied."""
+    folder, copies = exchange
+    monkeypatch.setattr(inbound, "WRITTEN_SLACK_SECONDS", 1)
+    entry = hand_in(folder, ME, just_now(), notebook=b"on time")
+    real_read, done = os.read, []
+
+    def read_then_write(fd, size):
+        if not done and os.fstat(fd).st_ino == (entry / f"{CHAPTER}.ipynb").stat().st_ino:
+            done.append(True)
+            time.sleep(1.5)
+            (entry / f"{CHAPTER}.ipynb").write_bytes(b"written during the copy, after the deadline")
+        return real_read(fd, size)
+
+    monkeypatch.setattr(inbound.os, "read", read_then_write)
+    assert inbound.check_inbound(folder, lambda _: None, copies, [CHAPTER]) == 1
+    assert done and "was last written at" in reasons(folder)[entry.name]
+    assert not list(copies.iterdir())
+
+
+@pytest.mark.parametrize("written", [None, "2026-12-01 01:00:00.000000 UTC", "same time, longer" + "x" * 100])
+def test_timestamp_txt_must_hold_the_time_of_the_name(exchange, written):
+    """nbgrader's collect orders hand-ins by the name's time and autograde counts lateness from the copied
+    timestamp.txt: one without it was never late, one with an earlier time than its name's was less late."""
+    folder, copies = exchange
+    entry = hand_in(folder, ME, just_now())
+    if written is None:
+        (entry / "timestamp.txt").unlink()
+    else:
+        (entry / "timestamp.txt").write_text(written)
+    assert inbound.check_inbound(folder, lambda _: None, copies, [CHAPTER]) == 1
+    assert ("has no timestamp.txt" if written is None else "not the time of its name") in reasons(folder)[entry.name]
+    assert not list(copies.iterdir())
+
+
+def test_a_hand_in_written_within_the_slack_of_its_time_is_collected_with_that_time(exchange):
+    """`nbgrader submit` reads the clock, then writes the entry: a few seconds later is honest."""
+    folder, copies = exchange
+    stamp = just_now(seconds_ago=min(10, inbound.WRITTEN_SLACK_SECONDS / 2))
+    entry = hand_in(folder, ME, stamp, notebook=b"honest")
+    assert inbound.check_inbound(folder, lambda _: None, copies, [CHAPTER]) == 0
+    assert (copies / entry.name / "timestamp.txt").read_text() == stamp
 
 
 @pytest.mark.parametrize("name", ["just-a-folder", f"ghost-student+{CHAPTER}+{NOW}+x",
@@ -108,7 +178,7 @@ def test_any_badly_named_entry_does_not_stop_the_collect_of_one_chapter(exchange
     the collect of the whole class."""
     folder, copies = exchange
     (folder / name).mkdir()
-    honest = hand_in(folder, ME, NOW, notebook=b"honest")
+    honest = hand_in(folder, ME, just_now(), notebook=b"honest")
     assert inbound.check_inbound(folder, lambda _: None, copies, [CHAPTER]) == 1
     assert name in reasons(folder)
     assert (copies / honest.name / f"{CHAPTER}.ipynb").read_bytes() == b"honest"

@@ -10,6 +10,7 @@ import secrets
 import shutil
 import signal
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -20,16 +21,25 @@ from grading.samples import copy_course
 pytestmark = [pytest.mark.unit,
               pytest.mark.skipif(os.geteuid() != 0 and not os.environ.get("CI"), reason="chown needs root")]
 
-NOW = "2026-12-02 02:00:00.000000 UTC"
+NOW = "2026-12-02 02:00:00.000000 UTC"  # for names refused before their time is compared with their files'
 STUDENT = "nobody"  # a Unix user every Debian machine has
 
 
+def just_now(seconds_ago=0):
+    """The time of a hand-in written now (``seconds_ago`` earlier, well within inbound.WRITTEN_SLACK_SECONDS,
+    for one older than another), in nbgrader's form: a hand-in counts when its files were written."""
+    return (datetime.now(timezone.utc) - timedelta(seconds=seconds_ago)).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+
+
 def hand_in(inbound_folder, name, owner=STUDENT):
+    """An entry named ``name`` (its time, if any, written into timestamp.txt, as `nbgrader submit` does)."""
     uid = pwd.getpwnam(owner).pw_uid
     entry = inbound_folder / name
     entry.mkdir(parents=True)
     (entry / "ch01.ipynb").write_text("{}")
-    for path in [entry, entry / "ch01.ipynb"]:
+    parts = name.rsplit("+", 3)
+    (entry / "timestamp.txt").write_text(parts[2] if len(parts) == 4 else "")
+    for path in [entry, *entry.iterdir()]:
         os.chown(path, uid, uid)
     return entry
 
@@ -47,7 +57,7 @@ def reasons(exchange):
 
 
 def test_a_students_own_hand_in_gets_through(exchange):
-    entry = hand_in(exchange, f"{STUDENT}+ch01+{NOW}+r4nd")
+    entry = hand_in(exchange, f"{STUDENT}+ch01+{just_now()}+r4nd")
     assert inbound.check_inbound(exchange, log=lambda _: None) == 0
     assert entry.is_dir()
 
@@ -62,7 +72,7 @@ def test_a_students_own_hand_in_gets_through(exchange):
 ])
 def test_anything_else_waits_in_quarantine_with_its_reason(exchange, name, owner, why):
     hand_in(exchange, name, owner)
-    honest = hand_in(exchange, f"{STUDENT}+ch01+{NOW}+k33p")
+    honest = hand_in(exchange, f"{STUDENT}+ch01+{just_now()}+k33p")
     assert inbound.check_inbound(exchange, log=lambda _: None) == 1
     assert why in reasons(exchange)[name]
     assert not (exchange / name).exists() and (exchange.parent / "quarantine" / name / "ch01.ipynb").is_file()
@@ -73,13 +83,14 @@ def test_links_are_moved_as_links_and_never_followed(exchange, tmp_path):
     secret = tmp_path / "elsewhere"
     secret.mkdir()
     (secret / "keep.txt").write_text("untouched")
-    (exchange / f"{STUDENT}+ch01+{NOW}+l1nk").symlink_to(secret)
-    inside = hand_in(exchange, f"{STUDENT}+ch01+{NOW}+1n51de")
+    stamp = just_now()
+    (exchange / f"{STUDENT}+ch01+{stamp}+l1nk").symlink_to(secret)
+    inside = hand_in(exchange, f"{STUDENT}+ch01+{stamp}+1n51de")
     (inside / "data").symlink_to(secret)
     assert inbound.check_inbound(exchange, log=lambda _: None) == 2
     assert sorted(secret.iterdir()) == [secret / "keep.txt"] and (secret / "keep.txt").read_text() == "untouched"
-    assert "is a link or a special file" in reasons(exchange)[f"{STUDENT}+ch01+{NOW}+1n51de"]
-    assert (exchange.parent / "quarantine" / f"{STUDENT}+ch01+{NOW}+l1nk").is_symlink()
+    assert "is a link or a special file" in reasons(exchange)[f"{STUDENT}+ch01+{stamp}+1n51de"]
+    assert (exchange.parent / "quarantine" / f"{STUDENT}+ch01+{stamp}+l1nk").is_symlink()
 
 
 # --- taking the hand-ins through descriptors into root's own copy --------------------------------
@@ -102,30 +113,31 @@ def full_hand_in(inbound_folder, student, stamp, notebook=b"{}", suffix="r4nd"):
 
 
 def test_the_copy_holds_each_students_newest_good_hand_in_of_the_chapters_asked(exchange, tmp_path):
-    older = full_hand_in(exchange, STUDENT, "2026-12-01 01:00:00.000000 UTC", b"old", "0ld")
-    newer = full_hand_in(exchange, STUDENT, NOW, b"new", "n3w")
+    older = full_hand_in(exchange, STUDENT, just_now(seconds_ago=2), b"old", "0ld")
+    now = just_now()
+    newer = full_hand_in(exchange, STUDENT, now, b"new", "n3w")
     (newer / "data").mkdir()
     (newer / "data" / "x.csv").write_text("1,2")
     os.chown(newer / "data" / "x.csv", pwd.getpwnam(STUDENT).pw_uid, -1)
     os.chown(newer / "data", pwd.getpwnam(STUDENT).pw_uid, -1)
-    full_hand_in(exchange, STUDENT, NOW, b"other chapter").rename(exchange / f"{STUDENT}+ch02_x+{NOW}+r4nd")
+    full_hand_in(exchange, STUDENT, now, b"other chapter").rename(exchange / f"{STUDENT}+ch02_x+{now}+r4nd")
     copies = tmp_path / "copies"
     copies.mkdir()
     assert inbound.check_inbound(exchange, lambda _: None, copies, [CHAPTER]) == 0
     assert [p.name for p in copies.iterdir()] == [newer.name]
     copy = copies / newer.name
     assert (copy / NOTEBOOK).read_bytes() == b"new" and (copy / "data" / "x.csv").read_text() == "1,2"
-    assert (copy / "timestamp.txt").read_text() == NOW
+    assert (copy / "timestamp.txt").read_text() == now
     assert all(p.stat().st_uid == 0 and not p.is_symlink() for p in copy.rglob("*")), "root's copy"
     assert older.is_dir() and newer.is_dir(), "the inbound itself is left as it was"
 
 
 def test_a_link_or_fifo_inside_the_newest_hand_in_leaves_it_out_and_the_next_is_copied(exchange, tmp_path):
-    good = full_hand_in(exchange, STUDENT, "2026-12-01 01:00:00.000000 UTC", b"good", "g00d")
-    linked = full_hand_in(exchange, STUDENT, NOW, b"linked", "l1nk")
+    good = full_hand_in(exchange, STUDENT, just_now(seconds_ago=2), b"good", "g00d")
+    linked = full_hand_in(exchange, STUDENT, just_now(seconds_ago=1), b"linked", "l1nk")
     (linked / NOTEBOOK).unlink()
     (linked / NOTEBOOK).symlink_to(tmp_path / "secret.ipynb")
-    fifo = full_hand_in(exchange, STUDENT, "2026-12-02 02:00:01.000000 UTC", b"fifo", "f1f0")
+    fifo = full_hand_in(exchange, STUDENT, just_now(), b"fifo", "f1f0")
     os.mkfifo(fifo / "pipe")
     copies = tmp_path / "copies"
     copies.mkdir()
@@ -137,7 +149,7 @@ def test_a_link_or_fifo_inside_the_newest_hand_in_leaves_it_out_and_the_next_is_
 
 def test_a_hand_in_bigger_than_nbgrader_collects_waits_in_quarantine(exchange, tmp_path, monkeypatch):
     monkeypatch.setattr(inbound, "ENTRY_BYTES", 1000)
-    big = full_hand_in(exchange, STUDENT, NOW, b"x" * 1001)
+    big = full_hand_in(exchange, STUDENT, just_now(), b"x" * 1001)
     copies = tmp_path / "copies"
     copies.mkdir()
     assert inbound.check_inbound(exchange, lambda _: None, copies) == 1
@@ -168,7 +180,8 @@ def course_and_exchange(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_nbgrader_collects_roots_copy_and_never_reads_the_inbound(course_and_exchange):
     root, folder = course_and_exchange
-    entry = full_hand_in(folder, STUDENT, NOW, b'{"answers": "handed in"}')
+    now = just_now()
+    entry = full_hand_in(folder, STUDENT, now, b'{"answers": "handed in"}')
     seen = []
 
     def nbgrader_without_the_inbound(course_root, command):
@@ -184,9 +197,9 @@ def test_nbgrader_collects_roots_copy_and_never_reads_the_inbound(course_and_exc
     course.collect(root, [CHAPTER], nbgrader_without_the_inbound)
     submitted = root / "submitted" / STUDENT / CHAPTER
     assert (submitted / NOTEBOOK).read_bytes() == b'{"answers": "handed in"}'
-    assert (submitted / "timestamp.txt").read_text() == NOW
+    assert (submitted / "timestamp.txt").read_text() == now
     assert (submitted / "submission_secret.txt").read_text() == (entry / "submission_secret.txt").read_text()
-    assert course.submission_file(root, STUDENT, CHAPTER, "timestamp.txt") == NOW, "return-feedback finds it"
+    assert course.submission_file(root, STUDENT, CHAPTER, "timestamp.txt") == now, "return-feedback finds it"
     staging = [a for a in seen[0] if a.startswith("--Exchange.root=")][0].removeprefix("--Exchange.root=")
     assert staging.startswith(str(folder.parent / ".collect-")) and not os.path.exists(staging), "removed after"
     assert sorted(p.name for p in folder.parent.iterdir()) == ["inbound"]
@@ -304,8 +317,7 @@ def test_a_student_swapping_its_notebook_for_a_link_never_gets_a_classmates_work
     submitted = root / "submitted" / attacker.pw_name / CHAPTER / NOTEBOOK
     outcomes = {"collected": 0, "set aside": 0}
     for round_number in range(ROUNDS):
-        stamp = f"2026-12-02 02:{round_number // 60:02d}:{round_number % 60:02d}.000000 UTC"
-        entry = full_hand_in(folder, attacker.pw_name, stamp, MINE, f"r{round_number}")
+        entry = full_hand_in(folder, attacker.pw_name, just_now(), MINE, f"r{round_number}")
         pid = swapper(attacker, entry, scratch, target)
         try:
             time.sleep(0.005)
