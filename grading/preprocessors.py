@@ -292,6 +292,8 @@ class ResilientExecute(Execute):
         self._fatal, self._deaths, self._started = set(), 0, time.monotonic()
         self._interrupted_at = None
         self._timed_out = set()  # cells interrupted at their timeout: never replayed (they would hang again)
+        self._stopped = {}  # name -> cell timeout: functions this grader made fail at once after they hung
+        self._stops = {}  # cell index -> names stopped right after it ran: stopped again when it is replayed
         self._notes = {}  # cell index -> (reason code, reason): what only the grader knows (grading/notes.py)
         self._reset_output_bounds()
         nb.metadata.pop("widgets", None)  # a submission's own saved widget state is not kept either
@@ -415,6 +417,12 @@ class ResilientExecute(Execute):
             if self._interrupted_at is not None:  # this grader interrupted it at its timeout
                 self._timed_out.add(index)
                 self._notes[index] = self._timeout_note(cell)
+                if any(o.get("ename") == "KeyboardInterrupt" for o in cell.outputs if o.get("output_type") == "error"):
+                    self._stop_calling(index, self.timeout_of(cell))
+            elif has_error(cell) and index not in self._notes:
+                stopped = self._stopped_in(cell)
+                if stopped:  # this grader stopped that function itself: a timeout, resting on it
+                    self._notes[index] = ("timeout", stopped_reason(stopped))
             return done
         except (DeadKernelError, CellTimeoutError) as error:
             if isinstance(error, CellTimeoutError) and self._interrupted_at is None:
@@ -437,6 +445,44 @@ class ResilientExecute(Execute):
                 "error", ename="KernelDied", evalue=self._why(), traceback=[f"KernelDied: {self._why()}"]))
             self._notes[index] = ("killed", self._why().split(", while running")[0])
         return cell, self.resources
+
+    def _stop_calling(self, index, timeout, name=None):
+        """Make the function whose call ran past the timeout just now fail at once for the rest of the notebook.
+
+        Run in the kernel beside the notebook (nothing recorded): the function is ``name`` (a hidden test's
+        call) or the outermost function of the notebook's own that the interrupt stopped in cell ``index``,
+        if its name still holds it. Later calls raise ``TimedOutEarlier`` ("train ran past the 60 s cell
+        timeout earlier in this notebook, so it is not called again") instead of each waiting out a timeout;
+        a later cell defining it again gets its own chance. Return the name stopped, or None."""
+        token = secrets.token_hex(16)
+        snippet = nbformat.v4.new_code_cell(collector.stop_source(token, timeout, name))
+        try:
+            self._execute_aside(snippet, index)
+            found = judge.read_evidence(snippet.outputs, token)
+        except (DeadKernelError, CellTimeoutError):  # only a kernel that patched what the snippet uses
+            interrupted = self._interrupted_at is not None and not self._budget_killed()
+            if interrupted:
+                self._stop_timed_out_kernel()
+            self._survive_death(replay_until=index + 1, counted=not interrupted)
+            return None
+        except judge.NoEvidence:
+            return None
+        stopped = found[0] if len(found) == 1 and isinstance(found[0], str) else None
+        if not stopped or not stopped.isidentifier() or len(stopped) > 100 or name not in (None, stopped):
+            return None
+        self._stopped[stopped] = timeout
+        if stopped not in self._stops.setdefault(index, []):  # (a replay stops it again: listed once)
+            self._stops[index].append(stopped)
+        return stopped
+
+    def _stopped_in(self, cell):
+        """The function this grader stopped whose call made ``cell`` fail, or None: the cell's last error (the
+        one the report reads) must be that function's ``TimedOutEarlier``, word for word."""
+        error = [o for o in cell.outputs if o.get("output_type") == "error"][-1]
+        if error.get("ename") != "TimedOutEarlier":
+            return None
+        return next((name for name, timeout in self._stopped.items()
+                     if (error.get("evalue") or "").strip() == collector.stopped_message(name, timeout)), None)
 
     def _timeout_note(self, cell):
         """The note on a cell this grader interrupted at its timeout: the same words on every run."""
@@ -478,6 +524,8 @@ class ResilientExecute(Execute):
             replay = self.nb.cells[earlier]
             if replay.cell_type == "code" and earlier not in self._fatal | self._timed_out:
                 self._execute_aside(copy.deepcopy(replay), earlier)
+            for name in self._stops.get(earlier, []):  # stopped right after this cell ran: stopped again
+                self._stop_calling(earlier, self._stopped[name], name)
 
     def _execute_aside(self, cell, index):
         """Execute ``cell`` in the kernel as if at ``index``, leaving the notebook's own cell alone.
@@ -606,7 +654,7 @@ class JudgedExecute(ResilientExecute):
         """
         hung = next((request["name"] for request in requests if request["name"] in self._hung), None)
         if hung:
-            self._probe_timeouts[index] = f"timeout: {hung} ran past the cell timeout earlier"
+            self._probe_timeouts[index] = stopped_reason(hung)
             raise judge.NoEvidence(f"{hung} ran past the {self.timeout} s cell timeout earlier in this notebook, "
                                    "so it was not called again")
         token = secrets.token_hex(16)
@@ -624,10 +672,21 @@ class JudgedExecute(ResilientExecute):
             self._stop_timed_out_kernel()  # it ignored the interrupt, or died on the way: still a timeout
             self._survive_death(replay_until=index + 1, counted=False)
         if interrupted:
-            self._hung |= {self._hanging_call(requests, probe.outputs, token)} - {None}
+            hanging = self._hanging_call(requests, probe.outputs, token)
+            if hanging:
+                self._hung.add(hanging)
+                self._stop_calling(index, self.timeout, hanging)  # the student's own later cells too
             self._probe_timeouts[index] = f"timeout: the hidden test ran past the {self.timeout} s cell timeout"
             raise judge.NoEvidence(f"the hidden test ran past {self.timeout} s (an endless loop?)")
-        return judge.read_evidence(probe.outputs, token)
+        records = judge.read_evidence(probe.outputs, token)
+        stopped = next((name for record in records for name, timeout in self._stopped.items()
+                        if isinstance(record, dict) and record.get("raised") == "TimedOutEarlier: "
+                        + collector.stopped_message(name, timeout)), None)
+        if stopped:  # a function this grader stopped after it ran past the timeout in a cell
+            self._probe_timeouts[index] = stopped_reason(stopped)
+            raise judge.NoEvidence(collector.stopped_message(stopped, self._stopped[stopped]).replace(
+                "is not called again", "was not called again"))
+        return records
 
     @staticmethod
     def _hanging_call(requests, outputs, token):
@@ -738,6 +797,11 @@ HIDDEN_REGION = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?(### END HIDDEN TES
 
 def without_hidden_tests(source):
     return HIDDEN_REGION.sub("", source).rstrip("\n")
+
+
+def stopped_reason(name):
+    """The report's reason for a test that failed because ``name`` ran past the timeout earlier (its rests_on)."""
+    return f"timeout: {name} ran past the cell timeout earlier"
 
 
 def is_graded_test(cell):

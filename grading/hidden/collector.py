@@ -136,10 +136,82 @@ def publish(token, records):
     publish_display_data({MIME: json.dumps({"token": token, "records": records})})
 
 
+class TimedOutEarlier(Exception):
+    """Raised in place of a call to a function that ran past the cell timeout earlier in the notebook.
+
+    In a notebook it shows as its message alone (IPython renders an exception with
+    ``_render_traceback_`` by that method), as gdlib's ``CheckFailed`` does."""
+
+    def _render_traceback_(self):
+        return [f"\x1b[1;31mTimed out earlier:\x1b[0m {self}"]
+
+
+def stopped_message(name, timeout):
+    """What a call to ``name`` raises once ``name`` ran past the cell timeout (the grader reads it back)."""
+    return f"{name} ran past the {timeout} s cell timeout earlier in this notebook, so it is not called again"
+
+
+def stop_calling(namespace, timeout, name=None):
+    """Make the function that ran past the cell timeout fail at once from now on; return [its name], or [].
+
+    ``name`` given (a hidden test's call, or a replay after a restart), the function it holds; else the
+    outermost function of the notebook's own in the traceback of the interrupt that just stopped a cell,
+    if that name still holds that very function (``__code__`` identity). A later cell that defines it
+    again simply binds the name anew: the new definition gets its own chance."""
+    name = name or _interrupted_function(namespace)
+    function = namespace.get(name) if name else None
+    if not callable(function) or getattr(function, "_gd_timed_out", False):
+        return []
+    message = stopped_message(name, timeout)
+
+    def stopped(*args, **kwargs):
+        raise TimedOutEarlier(message)
+
+    stopped.__name__ = stopped.__qualname__ = name
+    stopped.__doc__ = message
+    stopped._gd_timed_out = True
+    namespace[name] = stopped
+    return [name]
+
+
+def _interrupted_function(namespace):
+    """The name of the outermost named function defined in ``namespace`` (the notebook's cells) that the
+    last interrupt stopped, if that name still holds that very function; else None. Never a function it
+    called: a loop calling a correct function over and over is stopped in that function as often as not."""
+    import sys
+
+    if not isinstance(getattr(sys, "last_value", None), KeyboardInterrupt):
+        return None
+    frames = getattr(sys, "last_traceback", None)
+    while frames is not None:
+        frame, code = frames.tb_frame, frames.tb_frame.f_code
+        if frame.f_globals is namespace and not code.co_name.startswith("<"):  # not a cell, lambda, comprehension
+            return code.co_name if getattr(namespace.get(code.co_name), "__code__", None) is code else None
+        frames = frames.tb_next
+    return None
+
+
+def _module_source():
+    with open(__file__) as handle:
+        return handle.read()
+
+
+def stop_source(token, timeout, name=None):
+    """The code the grader runs in the kernel right after a call ran past the cell timeout: this module,
+    then ``stop_calling``; it publishes, with ``token``, the name of the function it stopped (if any)."""
+    return "\n".join([
+        "def _gd_stop():",
+        "    space = {'__name__': 'gd_collector'}",
+        f"    exec({_module_source()!r}, space)",
+        f"    space['publish']({token!r}, space['stop_calling'](globals(), {timeout!r}, {name!r}))",
+        "_gd_stop()",
+        "del _gd_stop",
+    ])
+
+
 def probe_source(requests, token):
     """The code the judge runs in the kernel: this module, then one collection for ``requests``."""
-    with open(__file__) as handle:
-        module = handle.read()
+    module = _module_source()
     return "\n".join([
         "def _gd_probe():",
         "    space = {'__name__': 'gd_collector'}",
