@@ -114,12 +114,16 @@ instructor-lab: env ## instructors: JupyterLab at the course root, with nbgrader
 	env -u MPLBACKEND PYTHONPATH=$(CURDIR) $(BIN)/jupyter lab --port=$(PORT) $(ROOT_ARGS) $(LAB_ARGS)
 
 # tests pin BLAS to one thread per process, before pytest loads NumPy (tests/conftest.py does it for kernels)
-test test-fast: export OPENBLAS_NUM_THREADS := 1
-test test-fast: export OMP_NUM_THREADS := 1
+test test-fast test-sweep: export OPENBLAS_NUM_THREADS := 1
+test test-fast test-sweep: export OMP_NUM_THREADS := 1
 
 .PHONY: test
 test: env lint ## run every check: lint, helper unit tests, notebooks, grading, browser and hub round trips
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+.PHONY: test-sweep
+test-sweep: env ## the hidden tests on correct answers over the long seed sweep (1000 seeds; make test runs 200)
+	GD_LONG_SWEEP=1 $(BIN)/python -m pytest tests/test_hidden.py -k long_sweep $(PYTEST_ARGS)
 
 .PHONY: test-fast
 test-fast: lint ## the edit loop (under a minute): lint, spelling, unit tests, release checks
