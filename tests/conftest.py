@@ -65,3 +65,16 @@ def no_chapter_named():
     from gdlib import checks
 
     checks.chapter(None)
+
+
+@pytest.fixture(scope="session")
+def empty_gradebook(tmp_path_factory):
+    """An empty nbgrader gradebook (SQLite), made once per test run: nbgrader takes seconds to make one
+    (its migrations), a copy takes none. Copy it to a course's gradebook.db before opening that."""
+    from nbgrader.api import Gradebook
+
+    from grading import settings
+
+    path = tmp_path_factory.mktemp("template") / settings.SQLITE_GRADEBOOK
+    Gradebook(f"sqlite:///{path}", course_id=settings.COURSE_ID).close()
+    return path

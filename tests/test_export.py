@@ -80,9 +80,10 @@ pytestmark = [pytest.mark.unit, pytest.mark.filterwarnings("ignore::sqlalchemy.e
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def built(tmp_path_factory, empty_gradebook):
     """The gradebook and eve's set-aside submission, built once."""
     folder = tmp_path_factory.mktemp("built")
+    shutil.copy2(empty_gradebook, folder / "gradebook.db")
     build_gradebook(f"sqlite:///{folder / 'gradebook.db'}")
     note = folder / "reports" / "set_aside" / "eve" / "ch_b" / "REASON.txt"
     note.parent.mkdir(parents=True)
@@ -210,6 +211,7 @@ def test_points_are_written_as_an_lms_reads_them(value, shown):
     assert export.points(value) == shown
 
 
+@pytest.mark.slow  # a Python process of its own, or a wait of seconds
 def test_make_grades_command_writes_both_files_and_says_what_it_wrote(course, tmp_path_factory):
     """`python -m grading.export` in a course, the gradebook named by DB_URL (here an SQLite file)."""
     root = copy_course(tmp_path_factory.mktemp("course"), [])
@@ -224,6 +226,7 @@ def test_make_grades_command_writes_both_files_and_says_what_it_wrote(course, tm
     assert read(root / "grades.csv")[0]["student_id"] == "ann"
 
 
+@pytest.mark.slow  # a Python process of its own, or a wait of seconds
 def test_an_unreachable_gradebook_gives_one_clear_paragraph(tmp_path):
     root = copy_course(tmp_path / "course", [])
     env = {"PATH": f"{sys.prefix}/bin:/usr/bin:/bin", "DB_URL": "postgresql://gd:s3cret@127.0.0.1:1/gd"}

@@ -58,8 +58,9 @@ def build_gradebook(course):
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def built(tmp_path_factory, empty_gradebook):
     folder = tmp_path_factory.mktemp("built")
+    shutil.copy2(empty_gradebook, folder / "gradebook.db")
     build_gradebook(folder)
     shutil.copy2(ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
     return folder
@@ -244,6 +245,7 @@ def test_progress_counts_the_one_in_flight_and_never_as_graded(tmp_path):
         assert progress.counts() == (2, 0, 0)
 
 
+@pytest.mark.slow  # a Python process of its own, or a wait of seconds
 def test_progress_prints_a_line_at_least_every_few_seconds_while_nothing_changes(tmp_path):
     out = Captured()
     with parallel.Progress(tmp_path, "ch_a", [outcome("ann", "ch_a")], out=out, every=1):
