@@ -112,6 +112,7 @@ def written_answers_to_grade(course, chapter):
     """Map each student whose ``chapter`` has written answers still to grade by hand to their grade ids."""
     from nbgrader.api import MissingEntry
 
+    from grading.export import written_answers_waiting
     from grading.run import gradebook
 
     waiting = {}
@@ -121,8 +122,7 @@ def written_answers_to_grade(course, chapter):
         except MissingEntry:
             return waiting
         for submission in submissions:
-            names = sorted(grade.name for notebook in submission.notebooks for grade in notebook.grades
-                           if grade.needs_manual_grade)
+            names = written_answers_waiting(submission)  # what the LMS export calls "needs manual grading"
             if names:
                 waiting[submission.student_id] = names
     return waiting
